@@ -1,0 +1,24 @@
+//! The shared vocabulary of gongkai: the stable identifiers of the report format
+//! ([`schema`]), the parsed report ([`report`]) and its cells ([`cell`]), findings
+//! ([`finding`]), the checked report of the JSON output ([`checked`]), and the document IR
+//! that format readers produce ([`document`]).
+//!
+//! This crate is data only: no I/O, no parsing, no rules. Every other crate depends on it and
+//! it depends on nothing of ours.
+
+#![forbid(unsafe_code)]
+
+pub mod cell;
+pub mod checked;
+pub mod document;
+pub mod finding;
+pub mod report;
+pub mod schema;
+
+pub use cell::{Cell, CellState, Position};
+pub use checked::{CheckedReport, Source};
+pub use document::{Block, Document, GridCell, GridTable, SourceFormat};
+pub use finding::{CellRef, Finding, Observed, Severity, Summary};
+pub use report::{Ambiguity, Report, Section, Table, Tables, TextLayer};
+pub use rust_decimal::Decimal;
+pub use schema::{ColumnSpec, RowSpec, TableId, Template, ValueKind};
