@@ -53,6 +53,7 @@ pub enum Position {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
     /// The number; `None` for placeholder, missing and ambiguous cells, 0 for blank ones.
+    #[serde(with = "crate::exact::option")]
     pub value: Option<Decimal>,
     /// The source text the value was read from, as printed (after decoding, before
     /// normalisation), e.g. `1,198`, `-205`, `251000元`, `&nbsp;` read as ``.
@@ -64,7 +65,11 @@ pub struct Cell {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// For `ambiguous` cells: every value this cell takes in some decoding that fits every rule.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::exact::vec"
+    )]
     pub candidates: Vec<Decimal>,
 }
 

@@ -43,7 +43,7 @@ pub enum Observed {
 impl Serialize for Observed {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Observed::Number(d) => Serialize::serialize(d, serializer),
+            Observed::Number(d) => crate::exact::decimal::serialize(d, serializer),
             Observed::Text(s) => serializer.serialize_str(s),
         }
     }

@@ -11,6 +11,7 @@
 pub mod cell;
 pub mod checked;
 pub mod document;
+pub mod exact;
 pub mod finding;
 pub mod report;
 pub mod schema;

@@ -100,6 +100,7 @@ pub struct Ambiguity {
     /// The cells the run covers, as `row.column`, in order.
     pub cells: Vec<String>,
     /// Every decoding that fits, each one value per cell in `cells` order.
+    #[serde(with = "crate::exact::vec_vec")]
     pub decodings: Vec<Vec<Decimal>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,

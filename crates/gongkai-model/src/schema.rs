@@ -371,7 +371,12 @@ const T3_HEAD: [RowSpec; 20] = [
         R3,
         ["部分公开"]
     ),
-    t3_row!("denied_state_secret", "1.属于国家秘密", R3_DENIED, ["国家秘密"]),
+    t3_row!(
+        "denied_state_secret",
+        "1.属于国家秘密",
+        R3_DENIED,
+        ["国家秘密"]
+    ),
     t3_row!(
         "denied_prohibited_by_law",
         "2.其他法律行政法规禁止公开",
@@ -438,7 +443,12 @@ const T3_HEAD: [RowSpec; 20] = [
         R3_NOT_HANDLED,
         ["信访"]
     ),
-    t3_row!("not_handled_repeated", "2.重复申请", R3_NOT_HANDLED, ["重复申请"]),
+    t3_row!(
+        "not_handled_repeated",
+        "2.重复申请",
+        R3_NOT_HANDLED,
+        ["重复申请"]
+    ),
     t3_row!(
         "not_handled_publication",
         "3.要求提供公开出版物",
@@ -503,20 +513,15 @@ const fn concat_rows<const N: usize>(parts: &[&[RowSpec]]) -> [RowSpec; N] {
 }
 
 /// F2019 t3: 23 value rows, `other_handling` a value row.
-pub const T3_F2019: &[RowSpec] =
-    &concat_rows::<23>(&[&T3_HEAD, &[T3_OTHER_HANDLING], &T3_TAIL]);
+pub const T3_F2019: &[RowSpec] = &concat_rows::<23>(&[&T3_HEAD, &[T3_OTHER_HANDLING], &T3_TAIL]);
 
 /// F2021 t3: 25 value rows; （六）其他处理 is a group heading over three rows.
 pub const T3_F2021: &[RowSpec] = &concat_rows::<25>(&[&T3_HEAD, &T3_OTHER_SUBROWS, &T3_TAIL]);
 
 /// Every t3 key of either version (26 rows): the shape of a `mixed` report's t3, in which the
 /// rows its source does not contain are `missing`.
-pub const T3_ALL: &[RowSpec] = &concat_rows::<26>(&[
-    &T3_HEAD,
-    &[T3_OTHER_HANDLING],
-    &T3_OTHER_SUBROWS,
-    &T3_TAIL,
-]);
+pub const T3_ALL: &[RowSpec] =
+    &concat_rows::<26>(&[&T3_HEAD, &[T3_OTHER_HANDLING], &T3_OTHER_SUBROWS, &T3_TAIL]);
 
 // ---- t4 ----------------------------------------------------------------------------------
 
