@@ -1,0 +1,329 @@
+//! The content-addressed blob store of gongkai: the bytes of every submitted report, kept once
+//! under `sha256/<hex>` whatever the number of submissions, and the derived artefacts that the
+//! pipeline's workers hand to each other by claim check (`derived/<report_id>/parsed.json`,
+//! `…/checked.json`) instead of pushing them through the broker.
+//!
+//! It sits on `object_store`, so the same code writes to a local directory (the default,
+//! `./data/blobs`), to memory (`memory://`, for tests) or to S3-compatible storage
+//! (`s3://bucket/prefix`, configured by the usual `AWS_*` variables, `AWS_ENDPOINT` and
+//! `AWS_ALLOW_HTTP=true` for MinIO and the like).
+
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The default location: a directory relative to the working directory.
+pub const DEFAULT_BLOB_STORE: &str = "./data/blobs";
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// `BLOB_STORE` names nothing this build can open.
+    #[error("cannot open blob store {spec:?}: {reason}")]
+    Config { spec: String, reason: String },
+    /// A key that is not one of ours (`sha256/<64 hex>` or `derived/<uuid>/<name>`).
+    #[error("invalid blob key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+    /// The key is well formed but nothing is stored under it.
+    #[error("no blob under {key}")]
+    NotFound { key: String },
+    /// The stored bytes no longer hash to their key: the store was tampered with or damaged.
+    #[error("blob {key} is corrupt: its content hashes to {actual}")]
+    Corrupt { key: String, actual: String },
+    /// The storage itself failed (disk, network, permissions).
+    #[error("blob store {operation} of {key} failed: {source}")]
+    Storage {
+        operation: &'static str,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+}
+
+impl BlobError {
+    fn storage(operation: &'static str, key: &str, source: object_store::Error) -> BlobError {
+        match source {
+            object_store::Error::NotFound { .. } => BlobError::NotFound {
+                key: key.to_owned(),
+            },
+            source => BlobError::Storage {
+                operation,
+                key: key.to_owned(),
+                source,
+            },
+        }
+    }
+}
+
+/// Where a content blob was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// `sha256/<hex>`.
+    pub key: String,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: u64,
+    /// False when the same bytes were already stored (nothing was written).
+    pub newly_written: bool,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The key of the content blob whose SHA-256 is `sha256` (lower-case hex).
+pub fn content_key(sha256: &str) -> String {
+    format!("sha256/{sha256}")
+}
+
+/// The key of a derived artefact of a report, e.g. `derived/<id>/parsed.json`.
+pub fn derived_key(report_id: Uuid, name: &str) -> String {
+    format!("derived/{report_id}/{name}")
+}
+
+/// A handle on the store; cheap to clone, safe to share between tasks.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("location", &self.description)
+            .finish()
+    }
+}
+
+impl BlobStore {
+    /// Opens the store named by `spec` (the `BLOB_STORE` setting): a directory path (created
+    /// if missing), `file:///abs/dir`, `memory://`, or `s3://bucket[/prefix]`.
+    pub fn open(spec: &str) -> Result<BlobStore, BlobError> {
+        let config_error = |reason: String| BlobError::Config {
+            spec: spec.to_owned(),
+            reason,
+        };
+        let spec_trimmed = spec.trim();
+        if spec_trimmed.is_empty() {
+            return Err(config_error("empty location".to_owned()));
+        }
+        let store: Arc<dyn ObjectStore> = if spec_trimmed == "memory://" {
+            Arc::new(object_store::memory::InMemory::new())
+        } else if spec_trimmed.starts_with("s3://") {
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(spec_trimmed)
+                .build()
+                .map_err(|e| config_error(e.to_string()))?;
+            // A prefix after the bucket keeps our keys under it.
+            let prefix = spec_trimmed
+                .trim_start_matches("s3://")
+                .split_once('/')
+                .map(|(_, p)| p.trim_matches('/'))
+                .unwrap_or("");
+            if prefix.is_empty() {
+                Arc::new(store)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+            }
+        } else {
+            let dir = match spec_trimmed.strip_prefix("file://") {
+                Some(path) => path,
+                None if spec_trimmed.contains("://") => {
+                    return Err(config_error(
+                        "unsupported scheme (use a directory, file://, memory:// or s3://)"
+                            .to_owned(),
+                    ));
+                }
+                None => spec_trimmed,
+            };
+            std::fs::create_dir_all(dir)
+                .map_err(|e| config_error(format!("cannot create directory: {e}")))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                .map_err(|e| config_error(e.to_string()))?;
+            Arc::new(local)
+        };
+        Ok(BlobStore {
+            store,
+            description: spec_trimmed.to_owned(),
+        })
+    }
+
+    /// Where this store keeps its blobs, as configured.
+    pub fn location(&self) -> &str {
+        &self.description
+    }
+
+    /// Stores `bytes` under their SHA-256. Storing the same bytes again writes nothing.
+    pub async fn put_content(&self, bytes: Bytes) -> Result<StoredBlob, BlobError> {
+        let sha256 = sha256_hex(&bytes);
+        let key = content_key(&sha256);
+        let path = Path::from(key.as_str());
+        let size = bytes.len() as u64;
+        match self.store.head(&path).await {
+            Ok(meta) if meta.size == size => {
+                return Ok(StoredBlob {
+                    key,
+                    sha256,
+                    size,
+                    newly_written: false,
+                });
+            }
+            // A partial object of the wrong size is rewritten below.
+            Ok(_) => {}
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(BlobError::storage("head", &key, e)),
+        }
+        self.store
+            .put(&path, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| BlobError::storage("put", &key, e))?;
+        Ok(StoredBlob {
+            key,
+            sha256,
+            size,
+            newly_written: true,
+        })
+    }
+
+    /// Stores a derived artefact of a report under `derived/<report_id>/<name>`, replacing an
+    /// earlier one (a retried stage writes the same content again).
+    pub async fn put_derived(
+        &self,
+        report_id: Uuid,
+        name: &str,
+        bytes: Bytes,
+    ) -> Result<String, BlobError> {
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            return Err(BlobError::InvalidKey {
+                key: name.to_owned(),
+                reason: "a derived artefact's name is one plain path segment",
+            });
+        }
+        let key = derived_key(report_id, name);
+        self.store
+            .put(&Path::from(key.as_str()), PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| BlobError::storage("put", &key, e))?;
+        Ok(key)
+    }
+
+    /// The bytes under `key`. Content blobs are checked against their digest.
+    pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
+        let path = checked_path(key)?;
+        let bytes = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| BlobError::storage("get", key, e))?
+            .bytes()
+            .await
+            .map_err(|e| BlobError::storage("get", key, e))?;
+        if let Some(expected) = key.strip_prefix("sha256/") {
+            let actual = sha256_hex(&bytes);
+            if actual != expected {
+                return Err(BlobError::Corrupt {
+                    key: key.to_owned(),
+                    actual,
+                });
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The bytes under `key` as a stream of chunks, for sending large documents without holding
+    /// them whole; not digest-checked (the caller streams before the end is known).
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        let path = checked_path(key)?;
+        let result = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| BlobError::storage("get", key, e))?;
+        let owned_key = key.to_owned();
+        Ok(result
+            .into_stream()
+            .map(move |chunk| chunk.map_err(|e| BlobError::storage("read", &owned_key, e)))
+            .boxed())
+    }
+
+    /// Whether something is stored under `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        let path = checked_path(key)?;
+        match self.store.head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(BlobError::storage("head", key, e)),
+        }
+    }
+}
+
+/// Only our own key shapes are accepted: keys arrive in broker messages and API calls, and a
+/// `..` or an absolute path must never reach the storage.
+fn checked_path(key: &str) -> Result<Path, BlobError> {
+    let invalid = |reason| BlobError::InvalidKey {
+        key: key.to_owned(),
+        reason,
+    };
+    let segments: Vec<&str> = key.split('/').collect();
+    match segments.as_slice() {
+        ["sha256", hex] => {
+            if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(invalid("expected sha256/<64 lower-case hex digits>"));
+            }
+        }
+        ["derived", id, name] => {
+            if Uuid::parse_str(id).is_err() {
+                return Err(invalid("expected derived/<uuid>/<name>"));
+            }
+            if name.is_empty() || name.starts_with('.') {
+                return Err(invalid("expected derived/<uuid>/<name>"));
+            }
+        }
+        _ => return Err(invalid("not a sha256/ or derived/ key")),
+    }
+    Path::parse(key).map_err(|_| invalid("not a valid object path"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_outside_our_shapes_are_refused() {
+        for bad in [
+            "../etc/passwd",
+            "/sha256/00",
+            "sha256/ABC",
+            "sha256/../../x",
+            "derived/not-a-uuid/parsed.json",
+            "derived/0191b5a0-0000-7000-8000-000000000000/../x",
+            "",
+        ] {
+            assert!(checked_path(bad).is_err(), "{bad} accepted");
+        }
+        let good = content_key(&sha256_hex(b"x"));
+        assert!(checked_path(&good).is_ok());
+        assert!(checked_path(&derived_key(Uuid::nil(), "parsed.json")).is_ok());
+    }
+
+    #[test]
+    fn unknown_schemes_are_a_config_error() {
+        assert!(matches!(
+            BlobStore::open("ftp://x/y"),
+            Err(BlobError::Config { .. })
+        ));
+        assert!(matches!(
+            BlobStore::open("  "),
+            Err(BlobError::Config { .. })
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+//! The blob store against a real directory: content addressing, duplicates, derived
+//! artefacts, corruption detection, streaming.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use gongkai_blob::{BlobError, BlobStore, content_key, sha256_hex};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn same_bytes_are_stored_once_under_their_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().join("blobs").to_str().unwrap()).unwrap();
+    let content =
+        Bytes::from_static("洛阳市瀍河区人民政府2020年政府信息公开工作年度报告".as_bytes());
+    let first = store.put_content(content.clone()).await.unwrap();
+    assert!(first.newly_written);
+    assert_eq!(first.sha256, sha256_hex(&content));
+    assert_eq!(first.key, content_key(&first.sha256));
+    assert_eq!(first.size, content.len() as u64);
+    let file = dir.path().join("blobs").join(&first.key);
+    assert_eq!(std::fs::read(&file).unwrap(), content.as_ref());
+
+    let second = store.put_content(content.clone()).await.unwrap();
+    assert!(!second.newly_written);
+    assert_eq!(second.key, first.key);
+    assert_eq!(store.get(&first.key).await.unwrap(), content);
+    assert!(store.exists(&first.key).await.unwrap());
+}
+
+#[tokio::test]
+async fn derived_artefacts_round_trip_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    let id = Uuid::now_v7();
+    let key = store
+        .put_derived(id, "parsed.json", Bytes::from_static(b"{\"a\":1}"))
+        .await
+        .unwrap();
+    assert_eq!(key, format!("derived/{id}/parsed.json"));
+    store
+        .put_derived(id, "parsed.json", Bytes::from_static(b"{\"a\":2}"))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&key).await.unwrap().as_ref(), b"{\"a\":2}");
+    assert!(
+        store
+            .put_derived(id, "../x", Bytes::from_static(b"x"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn missing_and_corrupt_blobs_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().to_str().unwrap()).unwrap();
+    let absent = content_key(&sha256_hex(b"never stored"));
+    assert!(matches!(
+        store.get(&absent).await,
+        Err(BlobError::NotFound { .. })
+    ));
+    assert!(!store.exists(&absent).await.unwrap());
+
+    let stored = store
+        .put_content(Bytes::from_static(b"original"))
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join(&stored.key), b"tampered").unwrap();
+    assert!(matches!(
+        store.get(&stored.key).await,
+        Err(BlobError::Corrupt { .. })
+    ));
+}
+
+#[tokio::test]
+async fn large_content_streams_back_whole() {
+    let store = BlobStore::open("memory://").unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let stored = store
+        .put_content(Bytes::from(content.clone()))
+        .await
+        .unwrap();
+    let mut stream = store.get_stream(&stored.key).await.unwrap();
+    let mut back = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        back.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(back, content);
+}
