@@ -1,6 +1,9 @@
 //! Decoding of the statistics tables of a report when a web page or text dump flattened them
 //! to text without cell separators (`规范性文件7777166`, `21317000001324019`).
 
+pub mod lexeme;
+pub mod solver;
+
 use gongkai_model::{Ambiguity, Position, Table, TableId, Template};
 
 /// A table decoded from flattened text, with the runs that fit the rules in more than one way.

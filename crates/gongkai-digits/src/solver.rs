@@ -1,0 +1,926 @@
+//! A small, bounded constraint solver over runs of concatenated digits.
+//!
+//! A *variable* is one table cell with a [`ValueKind`]. A *run* is the printed text of
+//! consecutive cells (`2648-18538`, `23 0 00 0 023`): it is split at whitespace into tokens,
+//! each token must be cut into one or more consecutive cells, and the whole run into exactly the
+//! run's cells, each cut a well-formed lexeme of its cell's kind ([`crate::lexeme`]). A
+//! *constraint* is a linear equality `Σ coef·cell = constant` among cells (a row total, a block
+//! total, a column identity).
+//!
+//! The solver enumerates every assignment that fits all of it. It works in two layers, both
+//! public because the table reader uses them separately:
+//!
+//! 1. [`decode_run`] cuts one run by backtracking, checking each constraint local to the run as
+//!    soon as its last cell is fixed and pruning on what is left (remaining tokens need a cell
+//!    each; remaining symbols must fit the remaining cells' caps).
+//! 2. [`combine`] chooses one decoding per run when constraints link runs (column totals),
+//!    checking each constraint as soon as its last run is chosen and pruning with the exact
+//!    minimum and maximum that the unchosen runs can still add.
+//!
+//! [`Problem`] puts the two together for callers that just want every solution.
+//!
+//! Work is bounded ([`Limits`]): a hostile run (hundreds of digits, thousands of decodings)
+//! yields [`Outcome::TooMany`] after a fixed number of search steps instead of hanging.
+
+use crate::lexeme::{Caps, Symbol, Value, for_each_lexeme};
+use gongkai_model::ValueKind;
+use std::ops::Range;
+
+/// Errors in how a problem was put together (never in the text being decoded: text that does
+/// not fit simply has no decoding).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SolverError {
+    #[error("run text {text:?} holds {character:?} at byte {offset}, which no number contains")]
+    UnexpectedCharacter {
+        text: String,
+        character: char,
+        offset: usize,
+    },
+    #[error("variable {0} does not exist")]
+    UnknownVariable(u32),
+    #[error("variable {0} belongs to more than one run")]
+    VariableInTwoRuns(u32),
+    #[error("variable {0} belongs to no run, so nothing can give it a value")]
+    VariableWithoutRun(u32),
+    #[error("a run has {cells} cells; at most {max} are supported")]
+    TooManyCells { cells: usize, max: usize },
+}
+
+/// The most cells one run may have (bounds the recursion depth).
+pub const MAX_RUN_CELLS: usize = 256;
+
+/// A cell of a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+impl VarId {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One term `coef · var` of a linear constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    pub var: VarId,
+    pub coef: i64,
+}
+
+/// `Σ coef·var = constant`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    pub terms: Vec<Term>,
+    pub constant: Value,
+}
+
+impl Constraint {
+    /// `Σ parts = total` (coefficients +1 … and −1).
+    pub fn sum(parts: &[VarId], total: VarId) -> Constraint {
+        let mut terms: Vec<Term> = parts.iter().map(|&var| Term { var, coef: 1 }).collect();
+        terms.push(Term {
+            var: total,
+            coef: -1,
+        });
+        Constraint {
+            terms,
+            constant: Value::ZERO,
+        }
+    }
+}
+
+/// Bounds on the work of one search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// More solutions than this is reported as [`Outcome::TooMany`].
+    pub max_solutions: usize,
+    /// Search nodes visited before giving up with [`Outcome::TooMany`].
+    pub max_steps: u64,
+    pub caps: Caps,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        max_solutions: 4096,
+        max_steps: 200_000,
+        caps: Caps::DEFAULT,
+    };
+
+    /// The same limits, stopping at the first solution (a feasibility test).
+    pub fn first_only(self) -> Limits {
+        Limits {
+            max_solutions: 1,
+            ..self
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// Every solution (none: the constraints cannot all hold). With
+    /// [`Limits::first_only`], at most the first one.
+    Found(Vec<T>),
+    /// More solutions than the limit, or more search steps than allowed: nothing is listed,
+    /// because an incomplete list would look like the complete one.
+    TooMany,
+}
+
+impl<T> Outcome<T> {
+    pub fn solutions(&self) -> Option<&[T]> {
+        match self {
+            Outcome::Found(s) => Some(s),
+            Outcome::TooMany => None,
+        }
+    }
+
+    /// At least one solution, or too many to count.
+    pub fn is_feasible(&self) -> bool {
+        match self {
+            Outcome::Found(s) => !s.is_empty(),
+            Outcome::TooMany => true,
+        }
+    }
+}
+
+/// A run of printed digits: tokens separated by whitespace, each a sequence of symbols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    symbols: Vec<Symbol>,
+    /// Byte range of each symbol in the run's text.
+    spans: Vec<Range<u32>>,
+    /// Symbol range of each token.
+    tokens: Vec<Range<usize>>,
+}
+
+impl Run {
+    /// Splits `text` at whitespace; every other character must belong to a number
+    /// (digits, also full-width, `.`, `-`, `+`, `,`).
+    pub fn parse(text: &str) -> Result<Run, SolverError> {
+        let mut run = Run {
+            symbols: Vec::with_capacity(text.len()),
+            spans: Vec::with_capacity(text.len()),
+            tokens: Vec::new(),
+        };
+        let mut token_start = None;
+        for (offset, c) in text.char_indices() {
+            if c.is_whitespace() {
+                if let Some(start) = token_start.take() {
+                    run.tokens.push(start..run.symbols.len());
+                }
+                continue;
+            }
+            let Some(symbol) = Symbol::of(c) else {
+                return Err(SolverError::UnexpectedCharacter {
+                    text: text.to_owned(),
+                    character: c,
+                    offset,
+                });
+            };
+            token_start.get_or_insert(run.symbols.len());
+            run.symbols.push(symbol);
+            let start = u32::try_from(offset).unwrap_or(u32::MAX);
+            let end = u32::try_from(offset + c.len_utf8()).unwrap_or(u32::MAX);
+            run.spans.push(start..end);
+        }
+        if let Some(start) = token_start {
+            run.tokens.push(start..run.symbols.len());
+        }
+        Ok(run)
+    }
+
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn symbol_count(&self) -> usize {
+        self.symbols.len()
+    }
+
+    pub fn digit_count(&self) -> usize {
+        self.symbols.iter().filter(|s| s.is_digit()).count()
+    }
+
+    /// Whether `cells` cells could possibly cover the run (one per token at least, one symbol
+    /// per cell at most): a quick test before any search.
+    pub fn could_hold(&self, cells: usize) -> bool {
+        !self.tokens.is_empty() && self.tokens.len() <= cells && cells <= self.symbols.len()
+    }
+
+    fn byte_range(&self, symbols: Range<usize>) -> Range<u32> {
+        let start = self.spans.get(symbols.start).map_or(0, |s| s.start);
+        let end = symbols
+            .end
+            .checked_sub(1)
+            .and_then(|last| self.spans.get(last))
+            .map_or(start, |s| s.end);
+        start..end
+    }
+}
+
+/// One cell as cut from a run: its value and the byte range of its text in the run's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lexeme {
+    pub value: Value,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Sums `Σ coef·value − constant` exactly at a common scale; zero means the constraint holds.
+fn residual(terms: impl Iterator<Item = (i64, Value)> + Clone, constant: Value) -> Option<i128> {
+    let scale = terms
+        .clone()
+        .map(|(_, v)| v.scale)
+        .fold(constant.scale, u8::max);
+    let mut sum: i128 = 0;
+    for (coef, value) in terms {
+        sum = sum.checked_add(i128::from(coef).checked_mul(value.at_scale(scale)?)?)?;
+    }
+    sum.checked_sub(constant.at_scale(scale)?)
+}
+
+struct RunSearch<'a> {
+    run: &'a Run,
+    kinds: &'a [ValueKind],
+    constraints: &'a [Constraint],
+    /// For each cell, the constraints whose last cell it is.
+    check_at: Vec<Vec<usize>>,
+    /// For each cell, the most symbols the cells from it to the end can take.
+    max_symbols_from: Vec<usize>,
+    limits: Limits,
+    steps: u64,
+    stack: Vec<Lexeme>,
+    found: Vec<Vec<Lexeme>>,
+    aborted: bool,
+}
+
+/// The most lexemes one position can start (one per prefix length of the longest cell).
+const MAX_OPTIONS: usize = 64;
+
+impl RunSearch<'_> {
+    fn holds(&self, cell: usize) -> bool {
+        self.check_at[cell].iter().all(|&c| {
+            let constraint = &self.constraints[c];
+            let terms = constraint
+                .terms
+                .iter()
+                .map(|t| (t.coef, self.stack[t.var.index()].value));
+            residual(terms, constraint.constant) == Some(0)
+        })
+    }
+
+    fn search(&mut self, cell: usize, pos: usize, token: usize) {
+        if self.aborted {
+            return;
+        }
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            self.aborted = true;
+            return;
+        }
+        let cells_left = self.kinds.len() - cell;
+        if cells_left == 0 {
+            if token == self.run.tokens.len() {
+                if self.found.len() >= self.limits.max_solutions {
+                    self.aborted = true;
+                } else {
+                    self.found.push(self.stack.clone());
+                }
+            }
+            return;
+        }
+        let Some(current) = self.run.tokens.get(token) else {
+            return;
+        };
+        let symbols_left = self.run.symbols.len() - pos;
+        if cells_left < self.run.tokens.len() - token
+            || symbols_left < cells_left
+            || symbols_left > self.max_symbols_from[cell]
+        {
+            return;
+        }
+        let token_end = current.end;
+        let mut options = [(0usize, Value::ZERO); MAX_OPTIONS];
+        let mut count = 0;
+        for_each_lexeme(
+            &self.run.symbols[pos..token_end],
+            self.kinds[cell],
+            &self.limits.caps,
+            |len, value| {
+                if count < MAX_OPTIONS {
+                    options[count] = (len, value);
+                    count += 1;
+                }
+                true
+            },
+        );
+        for &(len, value) in &options[..count] {
+            let end = pos + len;
+            let bytes = self.run.byte_range(pos..end);
+            self.stack.push(Lexeme {
+                value,
+                start: bytes.start,
+                end: bytes.end,
+            });
+            if self.holds(cell) {
+                let next_token = if end == token_end { token + 1 } else { token };
+                self.search(cell + 1, end, next_token);
+            }
+            self.stack.pop();
+            if self.aborted {
+                return;
+            }
+        }
+    }
+}
+
+/// Every way to cut `run` into cells of `kinds` (in order) that satisfies `constraints`, whose
+/// variables are indices into `kinds` (`VarId(0)` is the run's first cell).
+pub fn decode_run(
+    run: &Run,
+    kinds: &[ValueKind],
+    constraints: &[Constraint],
+    limits: Limits,
+) -> Result<Outcome<Vec<Lexeme>>, SolverError> {
+    if kinds.len() > MAX_RUN_CELLS {
+        return Err(SolverError::TooManyCells {
+            cells: kinds.len(),
+            max: MAX_RUN_CELLS,
+        });
+    }
+    let mut check_at = vec![Vec::new(); kinds.len()];
+    for (i, c) in constraints.iter().enumerate() {
+        let mut last = 0;
+        for t in &c.terms {
+            if t.var.index() >= kinds.len() {
+                return Err(SolverError::UnknownVariable(t.var.0));
+            }
+            last = last.max(t.var.index());
+        }
+        if let Some(slot) = check_at.get_mut(last) {
+            slot.push(i);
+        }
+    }
+    if !run.could_hold(kinds.len()) {
+        return Ok(Outcome::Found(Vec::new()));
+    }
+    let mut max_symbols_from = vec![0usize; kinds.len() + 1];
+    for i in (0..kinds.len()).rev() {
+        max_symbols_from[i] = max_symbols_from[i + 1] + limits.caps.max_symbols(kinds[i]);
+    }
+    let mut search = RunSearch {
+        run,
+        kinds,
+        constraints,
+        check_at,
+        max_symbols_from,
+        limits,
+        steps: 0,
+        stack: Vec::with_capacity(kinds.len()),
+        found: Vec::new(),
+        aborted: false,
+    };
+    search.search(0, 0, 0);
+    Ok(if search.aborted {
+        Outcome::TooMany
+    } else {
+        Outcome::Found(search.found)
+    })
+}
+
+/// The possible values of some variables: one row per decoding, one value per variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub vars: Vec<VarId>,
+    pub decodings: Vec<Vec<Value>>,
+}
+
+struct CombineConstraint {
+    constant: i128,
+    /// Per domain in search order: the contribution of each decoding, at the common scale.
+    contributions: Vec<Option<Vec<i128>>>,
+    /// Per search depth: the least and most the domains from that depth on can still add.
+    rest_min: Vec<i128>,
+    rest_max: Vec<i128>,
+}
+
+/// Chooses one decoding per domain so that every constraint holds; returns every such choice
+/// as the decoding index per domain (in the order of `domains`). A constraint that names a
+/// variable of no domain is an error.
+pub fn combine(
+    domains: &[Domain],
+    constraints: &[Constraint],
+    limits: Limits,
+) -> Result<Outcome<Vec<usize>>, SolverError> {
+    // Where each variable lives.
+    let mut home: std::collections::HashMap<VarId, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (d, domain) in domains.iter().enumerate() {
+        for (p, &var) in domain.vars.iter().enumerate() {
+            if home.insert(var, (d, p)).is_some() {
+                return Err(SolverError::VariableInTwoRuns(var.0));
+            }
+        }
+    }
+    if domains.iter().any(|d| d.decodings.is_empty()) {
+        return Ok(Outcome::Found(Vec::new()));
+    }
+    // Small domains first: fixed rows settle the constraints before any branching.
+    let mut order: Vec<usize> = (0..domains.len()).collect();
+    order.sort_by_key(|&d| domains[d].decodings.len());
+    let depth_of: Vec<usize> = {
+        let mut v = vec![0; domains.len()];
+        for (depth, &d) in order.iter().enumerate() {
+            v[d] = depth;
+        }
+        v
+    };
+
+    let mut compiled = Vec::with_capacity(constraints.len());
+    for c in constraints {
+        let mut scale = c.constant.scale;
+        for t in &c.terms {
+            let &(d, p) = home
+                .get(&t.var)
+                .ok_or(SolverError::UnknownVariable(t.var.0))?;
+            for dec in &domains[d].decodings {
+                if let Some(v) = dec.get(p) {
+                    scale = scale.max(v.scale);
+                }
+            }
+        }
+        let mut contributions: Vec<Option<Vec<i128>>> = vec![None; domains.len()];
+        let mut overflow = false;
+        for t in &c.terms {
+            let Some(&(d, p)) = home.get(&t.var) else {
+                continue;
+            };
+            let depth = depth_of[d];
+            let slot =
+                contributions[depth].get_or_insert_with(|| vec![0; domains[d].decodings.len()]);
+            for (k, dec) in domains[d].decodings.iter().enumerate() {
+                let term = dec
+                    .get(p)
+                    .and_then(|v| v.at_scale(scale))
+                    .and_then(|v| v.checked_mul(i128::from(t.coef)))
+                    .and_then(|v| slot[k].checked_add(v));
+                match term {
+                    Some(v) => slot[k] = v,
+                    None => overflow = true,
+                }
+            }
+        }
+        let constant = c.constant.at_scale(scale);
+        let (Some(constant), false) = (constant, overflow) else {
+            // Values this large cannot come from capped lexemes; such a constraint cannot hold.
+            return Ok(Outcome::Found(Vec::new()));
+        };
+        let mut rest_min = vec![0i128; domains.len() + 1];
+        let mut rest_max = vec![0i128; domains.len() + 1];
+        for depth in (0..domains.len()).rev() {
+            let (lo, hi) = contributions[depth].as_ref().map_or((0, 0), |v| {
+                (
+                    v.iter().copied().min().unwrap_or(0),
+                    v.iter().copied().max().unwrap_or(0),
+                )
+            });
+            rest_min[depth] = rest_min[depth + 1].saturating_add(lo);
+            rest_max[depth] = rest_max[depth + 1].saturating_add(hi);
+        }
+        compiled.push(CombineConstraint {
+            constant,
+            contributions,
+            rest_min,
+            rest_max,
+        });
+    }
+
+    struct State<'a> {
+        domains: &'a [Domain],
+        order: &'a [usize],
+        constraints: &'a [CombineConstraint],
+        partial: Vec<i128>,
+        choice: Vec<usize>,
+        found: Vec<Vec<usize>>,
+        steps: u64,
+        limits: Limits,
+        aborted: bool,
+    }
+
+    fn search(s: &mut State<'_>, depth: usize) {
+        if s.aborted {
+            return;
+        }
+        s.steps += 1;
+        if s.steps > s.limits.max_steps {
+            s.aborted = true;
+            return;
+        }
+        if depth == s.order.len() {
+            if s.found.len() >= s.limits.max_solutions {
+                s.aborted = true;
+            } else {
+                s.found.push(s.choice.clone());
+            }
+            return;
+        }
+        let d = s.order[depth];
+        for k in 0..s.domains[d].decodings.len() {
+            let mut fits = true;
+            for (ci, c) in s.constraints.iter().enumerate() {
+                let add = c.contributions[depth].as_ref().map_or(0, |v| v[k]);
+                let partial = s.partial[ci] + add;
+                if partial + c.rest_min[depth + 1] > c.constant
+                    || partial + c.rest_max[depth + 1] < c.constant
+                {
+                    fits = false;
+                    break;
+                }
+            }
+            if !fits {
+                continue;
+            }
+            for (ci, c) in s.constraints.iter().enumerate() {
+                s.partial[ci] += c.contributions[depth].as_ref().map_or(0, |v| v[k]);
+            }
+            s.choice[d] = k;
+            search(s, depth + 1);
+            for (ci, c) in s.constraints.iter().enumerate() {
+                s.partial[ci] -= c.contributions[depth].as_ref().map_or(0, |v| v[k]);
+            }
+            if s.aborted {
+                return;
+            }
+        }
+    }
+
+    let mut state = State {
+        domains,
+        order: &order,
+        constraints: &compiled,
+        partial: vec![0; compiled.len()],
+        choice: vec![0; domains.len()],
+        found: Vec::new(),
+        steps: 0,
+        limits,
+        aborted: false,
+    };
+    search(&mut state, 0);
+    Ok(if state.aborted {
+        Outcome::TooMany
+    } else {
+        Outcome::Found(state.found)
+    })
+}
+
+/// A whole problem: variables, runs that give them values, constraints among them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problem {
+    kinds: Vec<ValueKind>,
+    runs: Vec<(Run, Vec<VarId>)>,
+    constraints: Vec<Constraint>,
+}
+
+/// One solution of a [`Problem`]: a lexeme per variable, indexed by [`VarId`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solution {
+    pub cells: Vec<Lexeme>,
+}
+
+impl Problem {
+    pub fn new() -> Problem {
+        Problem::default()
+    }
+
+    pub fn add_var(&mut self, kind: ValueKind) -> VarId {
+        self.kinds.push(kind);
+        VarId(u32::try_from(self.kinds.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// `run` must be cut into exactly `vars`, in order.
+    pub fn add_run(&mut self, run: Run, vars: &[VarId]) -> Result<(), SolverError> {
+        for v in vars {
+            if v.index() >= self.kinds.len() {
+                return Err(SolverError::UnknownVariable(v.0));
+            }
+            if self.runs.iter().any(|(_, vs)| vs.contains(v)) {
+                return Err(SolverError::VariableInTwoRuns(v.0));
+            }
+        }
+        if vars.len() > MAX_RUN_CELLS {
+            return Err(SolverError::TooManyCells {
+                cells: vars.len(),
+                max: MAX_RUN_CELLS,
+            });
+        }
+        self.runs.push((run, vars.to_vec()));
+        Ok(())
+    }
+
+    pub fn add_constraint(&mut self, constraint: Constraint) -> Result<(), SolverError> {
+        if let Some(t) = constraint
+            .terms
+            .iter()
+            .find(|t| t.var.index() >= self.kinds.len())
+        {
+            return Err(SolverError::UnknownVariable(t.var.0));
+        }
+        self.constraints.push(constraint);
+        Ok(())
+    }
+
+    /// Every assignment of every variable that fits the runs and all constraints.
+    pub fn solve(&self, limits: Limits) -> Result<Outcome<Solution>, SolverError> {
+        let mut run_of = vec![None; self.kinds.len()];
+        for (r, (_, vars)) in self.runs.iter().enumerate() {
+            for (p, v) in vars.iter().enumerate() {
+                run_of[v.index()] = Some((r, p));
+            }
+        }
+        if let Some(v) = run_of.iter().position(Option::is_none) {
+            return Err(SolverError::VariableWithoutRun(
+                u32::try_from(v).unwrap_or(u32::MAX),
+            ));
+        }
+        let run_of: Vec<(usize, usize)> = run_of.into_iter().flatten().collect();
+
+        // Constraints inside one run are checked while cutting it; the others link runs.
+        let mut local: Vec<Vec<Constraint>> = vec![Vec::new(); self.runs.len()];
+        let mut linking = Vec::new();
+        for c in &self.constraints {
+            let mut runs = c.terms.iter().map(|t| run_of[t.var.index()].0);
+            match runs.next() {
+                Some(first) if runs.all(|r| r == first) => {
+                    let terms = c
+                        .terms
+                        .iter()
+                        .map(|t| Term {
+                            var: VarId(u32::try_from(run_of[t.var.index()].1).unwrap_or(u32::MAX)),
+                            coef: t.coef,
+                        })
+                        .collect();
+                    local[first].push(Constraint {
+                        terms,
+                        constant: c.constant,
+                    });
+                }
+                Some(_) => linking.push(c.clone()),
+                // No terms: `0 = constant`.
+                None => {
+                    if c.constant.mantissa != 0 {
+                        return Ok(Outcome::Found(Vec::new()));
+                    }
+                }
+            }
+        }
+
+        let mut per_run = Vec::with_capacity(self.runs.len());
+        for ((run, vars), local) in self.runs.iter().zip(&local) {
+            let kinds: Vec<ValueKind> = vars.iter().map(|v| self.kinds[v.index()]).collect();
+            match decode_run(run, &kinds, local, limits)? {
+                Outcome::Found(d) if d.is_empty() => return Ok(Outcome::Found(Vec::new())),
+                Outcome::Found(d) => per_run.push(d),
+                Outcome::TooMany => return Ok(Outcome::TooMany),
+            }
+        }
+        let domains: Vec<Domain> = self
+            .runs
+            .iter()
+            .zip(&per_run)
+            .map(|((_, vars), decodings)| Domain {
+                vars: vars.clone(),
+                decodings: decodings
+                    .iter()
+                    .map(|d| d.iter().map(|l| l.value).collect())
+                    .collect(),
+            })
+            .collect();
+        let choices = match combine(&domains, &linking, limits)? {
+            Outcome::Found(c) => c,
+            Outcome::TooMany => return Ok(Outcome::TooMany),
+        };
+        let solutions = choices
+            .into_iter()
+            .map(|choice| Solution {
+                cells: run_of
+                    .iter()
+                    .map(|&(r, p)| per_run[r][choice[r]][p])
+                    .collect(),
+            })
+            .collect();
+        Ok(Outcome::Found(solutions))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ValueKind::{Amount, Count, SignedCount};
+
+    fn values(outcome: &Outcome<Vec<Lexeme>>) -> Vec<Vec<String>> {
+        outcome
+            .solutions()
+            .unwrap()
+            .iter()
+            .map(|s| s.iter().map(|l| l.value.to_decimal().to_string()).collect())
+            .collect()
+    }
+
+    fn decode(text: &str, kinds: &[ValueKind], constraints: &[Constraint]) -> Outcome<Vec<Lexeme>> {
+        decode_run(
+            &Run::parse(text).unwrap(),
+            kinds,
+            constraints,
+            Limits::DEFAULT,
+        )
+        .unwrap()
+    }
+
+    fn v(i: u32) -> VarId {
+        VarId(i)
+    }
+
+    #[test]
+    fn a_row_sum_makes_a_run_unique() {
+        let kinds = [Count; 7];
+        let total = Constraint::sum(&[v(0), v(1), v(2), v(3), v(4), v(5)], v(6));
+        let out = decode("200 000121", &kinds, &[total.clone()]);
+        assert_eq!(
+            values(&out),
+            vec![vec!["20", "0", "0", "0", "0", "1", "21"]]
+        );
+        // Without the sum the same run has several cuts.
+        assert!(values(&decode("200 000121", &kinds, &[])).len() > 1);
+    }
+
+    #[test]
+    fn ambiguous_runs_list_every_decoding() {
+        let out = decode("350", &[Count, SignedCount], &[]);
+        assert_eq!(values(&out), vec![vec!["3", "50"], vec!["35", "0"]]);
+        let out = decode("898989", &[Count; 3], &[]);
+        assert_eq!(values(&out).len(), 10);
+    }
+
+    #[test]
+    fn infeasible_runs_have_no_decoding() {
+        // Seven cells cannot come from five digits, nor a sum that never holds.
+        assert_eq!(decode("12345", &[Count; 7], &[]), Outcome::Found(vec![]));
+        let c = Constraint::sum(&[v(0)], v(1));
+        assert_eq!(decode("12", &[Count; 2], &[c]), Outcome::Found(vec![]));
+        // A sign where the cell is not signed.
+        assert_eq!(decode("3-5", &[Count; 2], &[]), Outcome::Found(vec![]));
+    }
+
+    #[test]
+    fn signs_start_negative_cells() {
+        let out = decode("2648-18538", &[Count, SignedCount, Count], &[]);
+        assert_eq!(
+            values(&out),
+            vec![
+                vec!["2648", "-1", "8538"],
+                vec!["2648", "-18", "538"],
+                vec!["2648", "-185", "38"],
+                vec!["2648", "-1853", "8"],
+            ]
+        );
+        assert_eq!(
+            values(&decode("35-15", &[Count, SignedCount], &[])),
+            vec![vec!["35", "-15"]]
+        );
+    }
+
+    #[test]
+    fn decimals_belong_to_amounts_and_keep_their_digits() {
+        let out = decode("39573802895.90", &[Count, Amount], &[]);
+        let all = values(&out);
+        assert_eq!(all.len(), 9);
+        assert!(all.contains(&vec!["395".to_owned(), "73802895.90".to_owned()]));
+        assert_eq!(
+            values(&decode("24252.311082", &[Amount], &[])),
+            vec![vec!["24252.311082"]]
+        );
+    }
+
+    #[test]
+    fn tokens_each_take_at_least_one_cell_and_cells_never_cross_spaces() {
+        let kinds = [Count; 7];
+        let total = Constraint::sum(&[v(0), v(1), v(2), v(3), v(4), v(5)], v(6));
+        let out = decode("23 0 00 0 023", &kinds, &[total]);
+        assert_eq!(
+            values(&out),
+            vec![vec!["23", "0", "0", "0", "0", "0", "23"]]
+        );
+        let out = decode("1 23", &[Count; 2], &[]);
+        assert_eq!(values(&out), vec![vec!["1", "23"]]);
+        // Three tokens cannot be two cells.
+        assert_eq!(decode("1 2 3", &[Count; 2], &[]), Outcome::Found(vec![]));
+        // Lexemes point at their bytes, spaces excluded.
+        let out = decode("7 12", &[Count; 3], &[]);
+        let first = &out.solutions().unwrap()[0];
+        assert_eq!(
+            first.iter().map(|l| (l.start, l.end)).collect::<Vec<_>>(),
+            vec![(0, 1), (2, 3), (3, 4)]
+        );
+    }
+
+    #[test]
+    fn block_sums_split_a_table_four_run() {
+        let kinds = [Count; 15];
+        let blocks: Vec<Constraint> = (0..3)
+            .map(|b| {
+                let base = b * 5;
+                Constraint::sum(
+                    &[v(base), v(base + 1), v(base + 2), v(base + 3)],
+                    v(base + 4),
+                )
+            })
+            .collect();
+        let out = decode("21317000001324019", &kinds, &blocks);
+        assert_eq!(
+            values(&out),
+            vec![vec![
+                "2", "1", "3", "1", "7", "0", "0", "0", "0", "0", "13", "2", "4", "0", "19"
+            ]]
+        );
+    }
+
+    #[test]
+    fn hostile_runs_hit_the_work_bound_instead_of_hanging() {
+        let text = "1".repeat(120);
+        let run = Run::parse(&text).unwrap();
+        let kinds = [Count; 60];
+        let limits = Limits {
+            max_steps: 10_000,
+            ..Limits::DEFAULT
+        };
+        let started = std::time::Instant::now();
+        assert_eq!(
+            decode_run(&run, &kinds, &[], limits).unwrap(),
+            Outcome::TooMany
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Too long for the cells' caps: rejected without search.
+        let run = Run::parse(&"9".repeat(200)).unwrap();
+        assert_eq!(
+            decode_run(&run, &[Count; 7], &[], Limits::DEFAULT).unwrap(),
+            Outcome::Found(vec![])
+        );
+        // Too many solutions.
+        let limits = Limits {
+            max_solutions: 5,
+            ..Limits::DEFAULT
+        };
+        let run = Run::parse("898989").unwrap();
+        assert_eq!(
+            decode_run(&run, &[Count; 3], &[], limits).unwrap(),
+            Outcome::TooMany
+        );
+    }
+
+    #[test]
+    fn column_constraints_link_runs() {
+        // Two rows, each ambiguous alone; a column total fixes both (平潭 2021's shape).
+        let mut p = Problem::new();
+        let a: Vec<VarId> = (0..3).map(|_| p.add_var(Count)).collect();
+        let b: Vec<VarId> = (0..3).map(|_| p.add_var(Count)).collect();
+        p.add_run(Run::parse("11213").unwrap(), &a).unwrap();
+        p.add_run(Run::parse("22325").unwrap(), &b).unwrap();
+        p.add_constraint(Constraint::sum(&a[..2], a[2])).unwrap();
+        p.add_constraint(Constraint::sum(&b[..2], b[2])).unwrap();
+        let both = p.solve(Limits::DEFAULT).unwrap();
+        assert_eq!(both.solutions().unwrap().len(), 4);
+        // Column 0 must add up to 33: only 11 + 22.
+        p.add_constraint(Constraint {
+            terms: vec![Term { var: a[0], coef: 1 }, Term { var: b[0], coef: 1 }],
+            constant: Value::integer(33),
+        })
+        .unwrap();
+        let out = p.solve(Limits::DEFAULT).unwrap();
+        let sols = out.solutions().unwrap();
+        assert_eq!(sols.len(), 1);
+        let got: Vec<i64> = sols[0].cells.iter().map(|l| l.value.mantissa).collect();
+        assert_eq!(got, vec![11, 2, 13, 22, 3, 25]);
+    }
+
+    #[test]
+    fn problems_reject_malformed_input() {
+        let mut p = Problem::new();
+        let a = p.add_var(Count);
+        assert!(matches!(
+            p.solve(Limits::DEFAULT),
+            Err(SolverError::VariableWithoutRun(0))
+        ));
+        assert!(matches!(
+            Run::parse("12a"),
+            Err(SolverError::UnexpectedCharacter { character: 'a', .. })
+        ));
+        p.add_run(Run::parse("1").unwrap(), &[a]).unwrap();
+        assert!(p.add_run(Run::parse("2").unwrap(), &[a]).is_err());
+        assert!(p.add_constraint(Constraint::sum(&[VarId(9)], a)).is_err());
+    }
+}
