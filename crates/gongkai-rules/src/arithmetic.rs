@@ -1,0 +1,257 @@
+//! The arithmetic rules of tables 3 and 4: T3-BALANCE, T3-RESULTS, T3-ROW-TOTAL, T4-TOTAL.
+//!
+//! Each compares the value a table printed with the one its other cells imply, exactly
+//! (decimals, no floats). Cells that cannot be used stop the computation where they occur and
+//! end in one `无法核验` warning per rule ([`Blocked`]).
+
+use crate::eval::{Blocked, effective_template, row_absent, values};
+use crate::findings::{Findings, cell_ref, finding};
+use crate::labels::{cell_label, column_label, nonzero_terms, row_label};
+use crate::structure::mixed_t3_uses_single_other_row;
+use gongkai_model::schema::{self, T3_COLUMNS, T4_COLUMNS, TableId, Template};
+use gongkai_model::{Decimal, Observed, Report, Severity};
+
+const T3: TableId = TableId::T3;
+const T4: TableId = TableId::T4;
+
+/// Labels of the template in messages; F2021's when the version is not known.
+fn label_template(report: &Report) -> Template {
+    effective_template(report).unwrap_or(Template::F2021)
+}
+
+/// T3-BALANCE: per column, new_received + carried_over = total_processed + carried_forward.
+pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
+    if report.tables.t3.is_none() {
+        return;
+    }
+    let tpl = label_template(report);
+    let mut blocked = Blocked::new("T3-BALANCE", T3, tpl);
+    for col in T3_COLUMNS {
+        let c = col.key;
+        let cells = [
+            ("new_received", c),
+            ("carried_over", c),
+            ("total_processed", c),
+            ("carried_forward", c),
+        ];
+        let column = column_label(tpl, T3, "new_received", c);
+        match values(report, T3, &cells) {
+            Ok(v) => {
+                let (new, over, done, forward) = (v[0], v[1], v[2], v[3]);
+                let left = new + over;
+                let right = done + forward;
+                if left == right {
+                    continue;
+                }
+                let zh = format!(
+                    "表三「{column}」列不平衡：「{}」{new} +「{}」{over} = {left}，而「{}」{done} +「{}」{forward} = {right}（表头注明：第一项加第二项之和，等于第三项加第四项之和）。",
+                    row_label(tpl, T3, "new_received"),
+                    row_label(tpl, T3, "carried_over"),
+                    row_label(tpl, T3, "total_processed"),
+                    row_label(tpl, T3, "carried_forward"),
+                );
+                let en = format!(
+                    "t3 column {c}: new_received {new} + carried_over {over} = {left}, but total_processed {done} + carried_forward {forward} = {right}"
+                );
+                out.push_table(
+                    finding("T3-BALANCE", Severity::Error, zh, en)
+                        .at(T3, Some("total_processed"), Some(c))
+                        .expected_actual(
+                            Some(Observed::Number(left)),
+                            Some(Observed::Number(right)),
+                        )
+                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
+                );
+            }
+            Err(bad) => blocked.add(format!("「{column}」列"), bad),
+        }
+    }
+    blocked.finish(out);
+}
+
+/// The t3 rows whose sum is `total_processed` in this report.
+fn result_rows(report: &Report, template: Template) -> Vec<&'static str> {
+    let version = match template {
+        Template::Mixed if mixed_t3_uses_single_other_row(report) => Template::F2019,
+        Template::Mixed => Template::F2021,
+        t => t,
+    };
+    schema::t3_result_rows(version)
+        .iter()
+        .map(|r| r.key)
+        .collect()
+}
+
+/// T3-RESULTS: per column, total_processed = the sum of the result rows.
+pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
+    if report.tables.t3.is_none() {
+        return;
+    }
+    let Some(template) = effective_template(report) else {
+        out.push_table(
+            finding(
+                "T3-RESULTS",
+                Severity::Warning,
+                "无法核验：未能识别格式版本，不知道表三哪些行计入（七）总计。".to_owned(),
+                "T3-RESULTS cannot be checked without a format version".to_owned(),
+            )
+            .at(T3, Some("total_processed"), None),
+        );
+        return;
+    };
+    let rows = result_rows(report, template);
+    let mut blocked = Blocked::new("T3-RESULTS", T3, template);
+    for col in T3_COLUMNS {
+        let c = col.key;
+        let mut cells: Vec<(&str, &str)> = rows.iter().map(|r| (*r, c)).collect();
+        cells.push(("total_processed", c));
+        let column = column_label(template, T3, "total_processed", c);
+        match values(report, T3, &cells) {
+            Ok(v) => {
+                let (printed, terms) = match v.split_last() {
+                    Some((p, t)) => (*p, t),
+                    None => continue,
+                };
+                let sum: Decimal = terms.iter().copied().sum();
+                if sum == printed {
+                    continue;
+                }
+                let labelled: Vec<(String, Decimal)> = rows
+                    .iter()
+                    .zip(terms)
+                    .map(|(r, v)| (format!("「{}」", row_label(template, T3, r)), *v))
+                    .collect();
+                let zh = format!(
+                    "{}为 {printed}，但各项办理结果之和为 {sum}（{}）。",
+                    cell_label(template, T3, "total_processed", c),
+                    nonzero_terms(&labelled)
+                );
+                let en = format!(
+                    "t3 column {c}: total_processed is {printed}, the result rows sum to {sum}"
+                );
+                out.push_table(
+                    finding("T3-RESULTS", Severity::Error, zh, en)
+                        .at(T3, Some("total_processed"), Some(c))
+                        .expected_actual(
+                            Some(Observed::Number(sum)),
+                            Some(Observed::Number(printed)),
+                        )
+                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
+                );
+            }
+            Err(bad) => blocked.add(format!("「{column}」列"), bad),
+        }
+    }
+    blocked.finish(out);
+}
+
+/// T3-ROW-TOTAL: per row, total = the sum of the six applicant columns.
+pub(crate) fn t3_row_total(report: &Report, out: &mut Findings) {
+    let Some(t3) = report.tables.t3.as_ref() else {
+        return;
+    };
+    let tpl = label_template(report);
+    let mut blocked = Blocked::new("T3-ROW-TOTAL", T3, tpl);
+    let applicant: Vec<&str> = T3_COLUMNS
+        .iter()
+        .map(|c| c.key)
+        .filter(|k| *k != "total")
+        .collect();
+    for row in t3.keys() {
+        if row_absent(report, T3, row) {
+            continue;
+        }
+        let mut cells: Vec<(&str, &str)> = applicant.iter().map(|c| (row.as_str(), *c)).collect();
+        cells.push((row.as_str(), "total"));
+        let label = row_label(tpl, T3, row);
+        match values(report, T3, &cells) {
+            Ok(v) => {
+                let (printed, terms) = match v.split_last() {
+                    Some((p, t)) => (*p, t),
+                    None => continue,
+                };
+                let sum: Decimal = terms.iter().copied().sum();
+                if sum == printed {
+                    continue;
+                }
+                let labelled: Vec<(String, Decimal)> = applicant
+                    .iter()
+                    .zip(terms)
+                    .map(|(c, v)| (column_label(tpl, T3, row, c), *v))
+                    .collect();
+                let zh = format!(
+                    "{}为 {printed}，但六类申请人之和为 {sum}（{}）。",
+                    cell_label(tpl, T3, row, "total"),
+                    nonzero_terms(&labelled)
+                );
+                let en = format!("t3 row {row}: total is {printed}, the applicants sum to {sum}");
+                out.push_table(
+                    finding("T3-ROW-TOTAL", Severity::Error, zh, en)
+                        .at(T3, Some(row), Some("total"))
+                        .expected_actual(
+                            Some(Observed::Number(sum)),
+                            Some(Observed::Number(printed)),
+                        )
+                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
+                );
+            }
+            Err(bad) => blocked.add(format!("「{label}」行"), bad),
+        }
+    }
+    blocked.finish(out);
+}
+
+/// T4-TOTAL: per block, upheld + corrected + other + pending = total.
+pub(crate) fn t4_total(report: &Report, out: &mut Findings) {
+    let Some(t4) = report.tables.t4.as_ref() else {
+        return;
+    };
+    let tpl = label_template(report);
+    let mut blocked = Blocked::new("T4-TOTAL", T4, tpl);
+    let parts: Vec<&str> = T4_COLUMNS
+        .iter()
+        .map(|c| c.key)
+        .filter(|k| *k != "total")
+        .collect();
+    for row in t4.keys() {
+        if row_absent(report, T4, row) {
+            continue;
+        }
+        let mut cells: Vec<(&str, &str)> = parts.iter().map(|c| (row.as_str(), *c)).collect();
+        cells.push((row.as_str(), "total"));
+        let label = row_label(tpl, T4, row);
+        match values(report, T4, &cells) {
+            Ok(v) => {
+                let (printed, terms) = match v.split_last() {
+                    Some((p, t)) => (*p, t),
+                    None => continue,
+                };
+                let sum: Decimal = terms.iter().copied().sum();
+                if sum == printed {
+                    continue;
+                }
+                let terms_zh: Vec<String> = parts
+                    .iter()
+                    .zip(terms)
+                    .map(|(c, v)| format!("{} {v}", column_label(tpl, T4, row, c)))
+                    .collect();
+                let zh = format!(
+                    "表四「{label}」的「总计」为 {printed}，但{} = {sum}。",
+                    terms_zh.join(" + ")
+                );
+                let en = format!("t4 block {row}: total is {printed}, the results sum to {sum}");
+                out.push_table(
+                    finding("T4-TOTAL", Severity::Error, zh, en)
+                        .at(T4, Some(row), Some("total"))
+                        .expected_actual(
+                            Some(Observed::Number(sum)),
+                            Some(Observed::Number(printed)),
+                        )
+                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T4, r, c)).collect()),
+                );
+            }
+            Err(bad) => blocked.add(format!("「{label}」"), bad),
+        }
+    }
+    blocked.finish(out);
+}

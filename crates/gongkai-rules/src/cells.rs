@@ -1,0 +1,200 @@
+//! The cell rules: C-BLANK, C-PLACEHOLDER, C-AMBIGUOUS, C-NEGATIVE, C-NOT-INTEGER — what is
+//! wrong with one cell, whatever the others hold.
+
+use crate::eval::effective_template;
+use crate::findings::{Findings, cell_ref, finding};
+use crate::labels::{cell_id, cell_label, column_label, row_label, row_spec, table_name};
+use gongkai_model::schema::{TableId, Template, ValueKind};
+use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Observed, Report, Severity};
+
+pub(crate) fn check(report: &Report, out: &mut Findings) {
+    let template = effective_template(report).unwrap_or(Template::F2021);
+    for table in TableId::ALL {
+        let Some(t) = report.tables.get(table) else {
+            continue;
+        };
+        for (row, cells) in t {
+            for (column, cell) in cells {
+                one_cell(template, table, row, column, cell, out);
+            }
+        }
+    }
+    ambiguities(report, template, out);
+}
+
+fn kind(template: Template, table: TableId, row: &str, column: &str) -> ValueKind {
+    row_spec(template, table, row)
+        .and_then(|r| r.column(column))
+        .map_or(ValueKind::Count, |c| c.kind)
+}
+
+fn one_cell(
+    template: Template,
+    table: TableId,
+    row: &str,
+    column: &str,
+    cell: &Cell,
+    out: &mut Findings,
+) {
+    let label = cell_label(template, table, row, column);
+    let id = cell_id(table, row, column);
+    let at = |f: gongkai_model::Finding| {
+        f.at(table, Some(row), Some(column))
+            .with_cells(vec![cell_ref(table, row, column)])
+    };
+    match cell.state {
+        CellState::Blank => out.push_table(at(finding(
+            "C-BLANK",
+            Severity::Warning,
+            format!("{label}为空白，按 0 计。"),
+            format!("{id} is blank, read as 0"),
+        )
+        .expected_actual(None, Some(Observed::Number(Decimal::ZERO))))),
+        CellState::Placeholder => out.push_table(at(finding(
+            "C-PLACEHOLDER",
+            Severity::Warning,
+            format!("{label}填写的是占位符“{}”而不是数字。", cell.text),
+            format!(
+                "{id} holds the placeholder {:?} instead of a number",
+                cell.text
+            ),
+        )
+        .expected_actual(None, Some(Observed::Text(cell.text.clone()))))),
+        CellState::Number => {
+            let Some(v) = cell.value else { return };
+            let k = kind(template, table, row, column);
+            if v.is_sign_negative() && !v.is_zero() && k != ValueKind::SignedCount {
+                out.push_table(at(finding(
+                    "C-NEGATIVE",
+                    Severity::Error,
+                    format!("{label}为负数 {v}；件数不能为负（只有 2019 年版“本年增/减”可为负）。"),
+                    format!("{id} is negative ({v}); only the F2019 change may be"),
+                )
+                .expected_actual(None, Some(Observed::Number(v)))));
+            }
+            if !v.fract().is_zero() && k != ValueKind::Amount {
+                out.push_table(at(finding(
+                    "C-NOT-INTEGER",
+                    Severity::Error,
+                    format!("{label}为 {v}；件数应为整数。"),
+                    format!("{id} is {v}; a count must be a whole number"),
+                )
+                .expected_actual(None, Some(Observed::Number(v)))));
+            }
+        }
+        // Ambiguous cells are reported by run below; missing ones by S-TABLE-INCOMPLETE.
+        CellState::Ambiguous | CellState::Missing => {}
+    }
+}
+
+fn split_key(key: &str) -> Option<(&str, &str)> {
+    key.split_once('.')
+}
+
+fn ambiguities(report: &Report, template: Template, out: &mut Findings) {
+    let mut covered: Vec<(TableId, &str)> = Vec::new();
+    for a in &report.ambiguities {
+        covered.extend(a.cells.iter().map(|c| (a.table, c.as_str())));
+        out.push_table(ambiguity_finding(template, a));
+    }
+    // Ambiguous cells that no listed run covers still deserve their error.
+    for table in TableId::ALL {
+        let Some(t) = report.tables.get(table) else {
+            continue;
+        };
+        for (row, cells) in t {
+            for (column, cell) in cells {
+                if cell.state != CellState::Ambiguous {
+                    continue;
+                }
+                let key = format!("{row}.{column}");
+                if covered.iter().any(|(ct, ck)| *ct == table && *ck == key) {
+                    continue;
+                }
+                let candidates: Vec<String> =
+                    cell.candidates.iter().map(Decimal::to_string).collect();
+                out.push_table(
+                    finding(
+                        "C-AMBIGUOUS",
+                        Severity::Error,
+                        format!(
+                            "{}的数字串“{}”有多种拆分方式，可能的值：{}；无法确定。",
+                            cell_label(template, table, row, column),
+                            cell.text,
+                            candidates.join("、")
+                        ),
+                        format!(
+                            "{} is ambiguous ({:?}); candidates {}",
+                            cell_id(table, row, column),
+                            cell.text,
+                            candidates.join(", ")
+                        ),
+                    )
+                    .at(table, Some(row), Some(column))
+                    .with_cells(vec![cell_ref(table, row, column)]),
+                );
+            }
+        }
+    }
+}
+
+fn ambiguity_finding(template: Template, a: &Ambiguity) -> gongkai_model::Finding {
+    let table = a.table;
+    let keys: Vec<(&str, &str)> = a.cells.iter().filter_map(|c| split_key(c)).collect();
+    let first = keys.first().copied();
+    let row_labels: Vec<String> = {
+        let mut rows: Vec<&str> = Vec::new();
+        for (r, _) in &keys {
+            if !rows.contains(r) {
+                rows.push(r);
+            }
+        }
+        rows.iter()
+            .map(|r| format!("「{}」", row_label(template, table, r)))
+            .collect()
+    };
+    let columns: Vec<String> = keys
+        .iter()
+        .map(|(r, c)| format!("「{}」", column_label(template, table, r, c)))
+        .collect();
+    let shown: Vec<String> = a
+        .decodings
+        .iter()
+        .take(4)
+        .map(|d| {
+            d.iter()
+                .map(Decimal::to_string)
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    let more = if a.decodings.len() > shown.len() {
+        "等"
+    } else {
+        ""
+    };
+    let zh = format!(
+        "{}{}行的连写数字串“{}”有 {} 种符合各项规则的拆分方式（如 {}{more}），无法确定{}的值。",
+        table_name(table),
+        row_labels.join(""),
+        a.text,
+        a.decodings.len(),
+        shown.join("、"),
+        columns.join("")
+    );
+    let en = format!(
+        "the run {:?} in {table} decodes in {} ways ({}); cells {}",
+        a.text,
+        a.decodings.len(),
+        shown.join("; "),
+        a.cells.join(", ")
+    );
+    let refs = keys
+        .iter()
+        .map(|(r, c)| cell_ref(table, r, c))
+        .collect::<Vec<_>>();
+    finding("C-AMBIGUOUS", Severity::Error, zh, en)
+        .at(table, first.map(|(r, _)| r), first.map(|(_, c)| c))
+        .expected_actual(None, Some(Observed::Text(a.text.clone())))
+        .with_cells(refs)
+}

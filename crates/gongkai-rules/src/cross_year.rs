@@ -1,0 +1,308 @@
+//! The cross-year rules, which need the same agency's report of the previous year:
+//! X-CARRY-OVER (this year's 上年结转 = last year's 结转下年度), X-IN-FORCE (F2021: 现行有效件数
+//! = last year's + 本年制发 − 本年废止), X-PREVIOUS (F2019: 上一年项目数量 = last year's
+//! 上一年项目数量 + 本年增/减).
+//!
+//! When the two reports cannot be compared this way (not consecutive years, a version without
+//! the columns) the finding is *info*: nothing is wrong with either report. When cells are
+//! missing the finding is the usual `无法核验` warning.
+
+use crate::eval::{Unusable, describe_cells, effective_template, value};
+use crate::findings::{Findings, cell_ref, finding};
+use crate::labels::{cell_label, table_name};
+use gongkai_model::schema::{T3_COLUMNS, TableId, Template};
+use gongkai_model::{CellRef, Decimal, Observed, Report, Severity};
+
+/// Which report an unusable cell belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    This,
+    Previous,
+}
+
+/// One expected-vs-printed comparison: `printed` (this year) against `expected` computed from
+/// the previous year (and possibly this year's other cells).
+struct Comparison {
+    table: TableId,
+    row: &'static str,
+    column: &'static str,
+    expected: Decimal,
+    printed: Decimal,
+    explain_zh: String,
+}
+
+struct Outcome {
+    comparisons: Vec<Comparison>,
+    blocked: Vec<(Which, Unusable)>,
+}
+
+pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
+    let Some(template) = effective_template(report) else {
+        return;
+    };
+    if let (Some(y), Some(p)) = (report.year, previous.year)
+        && p + 1 != y
+    {
+        for rule in applicable_rules(template) {
+            out.push_table(
+                finding(
+                    rule,
+                    Severity::Info,
+                    format!(
+                        "用于比对的报告为 {p} 年度，不是 {} 年度，跨年核验不适用。",
+                        y - 1
+                    ),
+                    format!("the report to compare with is of {p}, not of {}", y - 1),
+                )
+                .at(rule_table(rule), None, None),
+            );
+        }
+        return;
+    }
+    let prev_template = effective_template(previous);
+    carry_over(report, previous, template, out);
+    match template {
+        Template::F2021 | Template::Mixed => {
+            in_force(report, previous, template, prev_template, out)
+        }
+        Template::F2019 => previous_items(report, previous, prev_template, out),
+        Template::Legacy | Template::Unknown => {}
+    }
+}
+
+fn applicable_rules(template: Template) -> Vec<&'static str> {
+    match template {
+        Template::F2019 => vec!["X-CARRY-OVER", "X-PREVIOUS"],
+        _ => vec!["X-CARRY-OVER", "X-IN-FORCE"],
+    }
+}
+
+fn rule_table(rule: &str) -> TableId {
+    if rule == "X-CARRY-OVER" {
+        TableId::T3
+    } else {
+        TableId::T2
+    }
+}
+
+fn not_applicable(rule: &'static str, zh: String, en: String, out: &mut Findings) {
+    out.push_table(finding(rule, Severity::Info, zh, en).at(rule_table(rule), None, None));
+}
+
+fn carry_over(report: &Report, previous: &Report, template: Template, out: &mut Findings) {
+    let mut outcome = Outcome {
+        comparisons: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for col in T3_COLUMNS {
+        let this = value(report, TableId::T3, "carried_over", col.key);
+        let prev = value(previous, TableId::T3, "carried_forward", col.key);
+        match (this, prev) {
+            (Ok(printed), Ok(expected)) => outcome.comparisons.push(Comparison {
+                table: TableId::T3,
+                row: "carried_over",
+                column: col.key,
+                expected,
+                printed,
+                explain_zh: format!("上一年度报告的「四、结转下年度继续办理」为 {expected}"),
+            }),
+            (this, prev) => {
+                outcome.blocked.extend(this.err().map(|u| (Which::This, u)));
+                outcome
+                    .blocked
+                    .extend(prev.err().map(|u| (Which::Previous, u)));
+            }
+        }
+    }
+    emit("X-CARRY-OVER", template, outcome, out);
+}
+
+fn in_force(
+    report: &Report,
+    previous: &Report,
+    template: Template,
+    prev_template: Option<Template>,
+    out: &mut Findings,
+) {
+    if !matches!(prev_template, Some(Template::F2021 | Template::Mixed)) {
+        not_applicable(
+            "X-IN-FORCE",
+            "上一年度报告不是 2021 年版格式，没有“现行有效件数”，无法按上年数推算本年现行有效件数。"
+                .to_owned(),
+            "the previous report has no in_force column (not F2021)".to_owned(),
+            out,
+        );
+        return;
+    }
+    let mut outcome = Outcome {
+        comparisons: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for row in ["regulations", "normative_documents"] {
+        let prev = value(previous, TableId::T2, row, "in_force");
+        let cells = ["issued", "repealed", "in_force"].map(|c| value(report, TableId::T2, row, c));
+        match (prev, cells) {
+            (Ok(before), [Ok(issued), Ok(repealed), Ok(printed)]) => {
+                let expected = before + issued - repealed;
+                outcome.comparisons.push(Comparison {
+                    table: TableId::T2,
+                    row,
+                    column: "in_force",
+                    expected,
+                    printed,
+                    explain_zh: format!(
+                        "上一年度现行有效 {before} + 本年制发 {issued} − 本年废止 {repealed} = {expected}"
+                    ),
+                });
+            }
+            (prev, cells) => {
+                outcome
+                    .blocked
+                    .extend(prev.err().map(|u| (Which::Previous, u)));
+                outcome.blocked.extend(
+                    cells
+                        .into_iter()
+                        .filter_map(Result::err)
+                        .map(|u| (Which::This, u)),
+                );
+            }
+        }
+    }
+    emit("X-IN-FORCE", template, outcome, out);
+}
+
+fn previous_items(
+    report: &Report,
+    previous: &Report,
+    prev_template: Option<Template>,
+    out: &mut Findings,
+) {
+    if prev_template != Some(Template::F2019) {
+        not_applicable(
+            "X-PREVIOUS",
+            "上一年度报告不是 2019 年版格式，没有“上一年项目数量”和“本年增/减”，无法推算本年的上一年项目数量。"
+                .to_owned(),
+            "the previous report has no previous/change columns (not F2019)".to_owned(),
+            out,
+        );
+        return;
+    }
+    let mut outcome = Outcome {
+        comparisons: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for row in [
+        "licensing",
+        "other_services",
+        "punishment",
+        "enforcement",
+        "fees",
+    ] {
+        let before = value(previous, TableId::T2, row, "previous");
+        let change = value(previous, TableId::T2, row, "change");
+        let printed = value(report, TableId::T2, row, "previous");
+        match (before, change, printed) {
+            (Ok(before), Ok(change), Ok(printed)) => {
+                let expected = before + change;
+                outcome.comparisons.push(Comparison {
+                    table: TableId::T2,
+                    row,
+                    column: "previous",
+                    expected,
+                    printed,
+                    explain_zh: format!(
+                        "上一年度报告的上一年项目数量 {before} + 本年增/减 {change} = {expected}"
+                    ),
+                });
+            }
+            (before, change, printed) => {
+                outcome.blocked.extend(
+                    [before.err(), change.err()]
+                        .into_iter()
+                        .flatten()
+                        .map(|u| (Which::Previous, u)),
+                );
+                outcome
+                    .blocked
+                    .extend(printed.err().map(|u| (Which::This, u)));
+            }
+        }
+    }
+    emit("X-PREVIOUS", Template::F2019, outcome, out);
+}
+
+fn emit(rule: &'static str, template: Template, outcome: Outcome, out: &mut Findings) {
+    for c in outcome.comparisons {
+        if c.expected == c.printed {
+            continue;
+        }
+        let label = cell_label(template, c.table, c.row, c.column);
+        out.push_table(
+            finding(
+                rule,
+                Severity::Warning,
+                format!(
+                    "{label}为 {}，但按{}，应为 {}。",
+                    c.printed, c.explain_zh, c.expected
+                ),
+                format!(
+                    "{} {}/{} is {}, the previous year implies {}",
+                    c.table, c.row, c.column, c.printed, c.expected
+                ),
+            )
+            .at(c.table, Some(c.row), Some(c.column))
+            .expected_actual(
+                Some(Observed::Number(c.expected)),
+                Some(Observed::Number(c.printed)),
+            )
+            .with_cells(vec![cell_ref(c.table, c.row, c.column)]),
+        );
+    }
+    if outcome.blocked.is_empty() {
+        return;
+    }
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    for (which, name_zh) in [
+        (Which::This, "本年度报告"),
+        (Which::Previous, "上一年度报告"),
+    ] {
+        let cells: Vec<Unusable> = outcome
+            .blocked
+            .iter()
+            .filter(|(w, _)| *w == which)
+            .map(|(_, u)| u.clone())
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let (z, e) = describe_cells(template, &cells);
+        zh.push(format!("{name_zh}{}{z}", table_name(cells[0].table)));
+        en.push(format!("{which:?}: {e}"));
+    }
+    let refs: Vec<CellRef> = outcome
+        .blocked
+        .iter()
+        .filter(|(w, _)| *w == Which::This)
+        .map(|(_, u)| cell_ref(u.table, &u.row, &u.column))
+        .collect();
+    let main = outcome
+        .blocked
+        .iter()
+        .find(|(w, _)| *w == Which::This)
+        .map(|(_, u)| u);
+    out.push_table(
+        finding(
+            rule,
+            Severity::Warning,
+            format!("无法核验：所需的单元格缺失或无法确定——{}。", zh.join("；")),
+            format!("{rule} cannot be checked: {}", en.join("; ")),
+        )
+        .at(
+            rule_table(rule),
+            main.map(|u| u.row.as_str()),
+            main.map(|u| u.column.as_str()),
+        )
+        .with_cells(refs),
+    );
+}

@@ -1,0 +1,199 @@
+//! Reading the values the arithmetic rules need, and collecting what they could not read.
+//!
+//! Only `number` and `blank` cells (blank as 0) have a usable value; a missing, placeholder or
+//! ambiguous cell blocks every computation it takes part in. [`Blocked`] gathers those cells
+//! per rule and turns them into one `无法核验` warning, so that a rule never passes silently.
+
+use crate::findings::{Findings, cell_ref, finding};
+use crate::labels::{column_label, row_label, table_name, unusable_state};
+use gongkai_model::schema::{TableId, Template};
+use gongkai_model::{CellState, Decimal, Report, Severity, Table};
+
+/// A cell a rule needed and could not use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unusable {
+    pub table: TableId,
+    pub row: String,
+    pub column: String,
+    /// `None` when the row or column is not in the table at all.
+    pub state: Option<CellState>,
+}
+
+/// The template whose rows the table rules follow: the report's own, or for `unknown` the one
+/// its tables' keys reveal; `None` when nothing tells.
+pub(crate) fn effective_template(report: &Report) -> Option<Template> {
+    match report.template {
+        t @ (Template::F2019 | Template::F2021 | Template::Mixed) => Some(t),
+        Template::Legacy => None,
+        Template::Unknown => infer_template(report),
+    }
+}
+
+fn infer_template(report: &Report) -> Option<Template> {
+    let has = |table: Option<&Table>, row: &str, column: Option<&str>| {
+        table.and_then(|t| t.get(row)).is_some_and(|cells| {
+            cells
+                .iter()
+                .any(|(k, c)| column.is_none_or(|col| k == col) && c.state != CellState::Missing)
+        })
+    };
+    let t2 = report.tables.t2.as_ref();
+    let t3 = report.tables.t3.as_ref();
+    if has(t3, "other_overdue_correction", None) || has(t2, "regulations", Some("issued")) {
+        Some(Template::F2021)
+    } else if has(t3, "other_handling", None) || has(t2, "regulations", Some("made")) {
+        Some(Template::F2019)
+    } else {
+        None
+    }
+}
+
+/// The usable value of one cell.
+pub(crate) fn value(
+    report: &Report,
+    table: TableId,
+    row: &str,
+    column: &str,
+) -> Result<Decimal, Unusable> {
+    let cell = report.tables.cell(table, row, column);
+    match cell.and_then(|c| c.usable()) {
+        Some(v) => Ok(v),
+        None => Err(Unusable {
+            table,
+            row: row.to_owned(),
+            column: column.to_owned(),
+            state: cell.map(|c| c.state),
+        }),
+    }
+}
+
+/// The values of `cells`, or every cell among them that is not usable.
+pub(crate) fn values(
+    report: &Report,
+    table: TableId,
+    cells: &[(&str, &str)],
+) -> Result<Vec<Decimal>, Vec<Unusable>> {
+    let mut ok = Vec::with_capacity(cells.len());
+    let mut bad = Vec::new();
+    for &(row, column) in cells {
+        match value(report, table, row, column) {
+            Ok(v) => ok.push(v),
+            Err(u) => bad.push(u),
+        }
+    }
+    if bad.is_empty() { Ok(ok) } else { Err(bad) }
+}
+
+/// True when the source does not contain the row at all (absent, or every cell `missing`).
+pub(crate) fn row_absent(report: &Report, table: TableId, row: &str) -> bool {
+    report
+        .tables
+        .get(table)
+        .and_then(|t| t.get(row))
+        .is_none_or(|cells| cells.values().all(|c| c.state == CellState::Missing))
+}
+
+/// The cells one rule could not use, over all the places (columns, rows) it tried.
+#[derive(Debug)]
+pub(crate) struct Blocked {
+    rule: &'static str,
+    table: TableId,
+    template: Template,
+    places: Vec<String>,
+    cells: Vec<Unusable>,
+}
+
+impl Blocked {
+    pub(crate) fn new(rule: &'static str, table: TableId, template: Template) -> Blocked {
+        Blocked {
+            rule,
+            table,
+            template,
+            places: Vec::new(),
+            cells: Vec::new(),
+        }
+    }
+
+    /// Records that the rule could not be evaluated at `place` (a column or row label).
+    pub(crate) fn add(&mut self, place: String, cells: Vec<Unusable>) {
+        self.places.push(place);
+        for c in cells {
+            if !self.cells.contains(&c) {
+                self.cells.push(c);
+            }
+        }
+    }
+
+    /// One warning for everything the rule could not evaluate, if anything.
+    pub(crate) fn finish(self, out: &mut Findings) {
+        let Some(first) = self.cells.first() else {
+            return;
+        };
+        let (zh_cells, en_cells) = describe_cells(self.template, &self.cells);
+        let places = summarise_places(&self.places);
+        let zh = format!(
+            "无法核验：{}{}所需的单元格缺失或无法确定（{}），本规则未计算。",
+            table_name(self.table),
+            places,
+            zh_cells
+        );
+        let en = format!(
+            "{} cannot be checked for {} of {}: {}",
+            self.rule,
+            self.places.len(),
+            self.table,
+            en_cells
+        );
+        let refs = self
+            .cells
+            .iter()
+            .map(|c| cell_ref(c.table, &c.row, &c.column))
+            .collect();
+        let f = finding(self.rule, Severity::Warning, zh, en)
+            .at(self.table, Some(&first.row), Some(&first.column))
+            .with_cells(refs);
+        out.push_table(f);
+    }
+}
+
+fn summarise_places(places: &[String]) -> String {
+    match places {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, ..] if places.len() > 3 => format!("{first}等 {} 处", places.len()),
+        many => many.join("、"),
+    }
+}
+
+/// Groups unusable cells by row: `「（七）总计」行（7 列均缺失）、「二、…」行「自然人」列为占位符`.
+pub(crate) fn describe_cells(template: Template, cells: &[Unusable]) -> (String, String) {
+    let mut rows: Vec<(&str, Vec<&Unusable>)> = Vec::new();
+    for c in cells {
+        match rows.iter_mut().find(|(r, _)| *r == c.row) {
+            Some((_, v)) => v.push(c),
+            None => rows.push((&c.row, vec![c])),
+        }
+    }
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    for (row, group) in rows {
+        let table = group.first().map_or(TableId::T3, |c| c.table);
+        let label = row_label(template, table, row);
+        let same_state = group.iter().all(|c| c.state == group[0].state);
+        let (state_zh, state_en) = unusable_state(group[0].state);
+        if group.len() > 2 && same_state {
+            zh.push(format!("「{label}」行（{} 列均{state_zh}）", group.len()));
+            en.push(format!("{row} ({} columns {state_en})", group.len()));
+        } else {
+            for c in group {
+                let (s_zh, s_en) = unusable_state(c.state);
+                zh.push(format!(
+                    "「{label}」行「{}」列{s_zh}",
+                    column_label(template, table, row, &c.column)
+                ));
+                en.push(format!("{row}/{} {s_en}", c.column));
+            }
+        }
+    }
+    (zh.join("、"), en.join(", "))
+}

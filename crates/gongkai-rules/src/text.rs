@@ -1,0 +1,163 @@
+//! Small text helpers for the prose rules: compacting the line-wrapped prose of PDFs, splitting
+//! sentences and clauses, reading the figures and years written in it.
+
+use gongkai_model::Decimal;
+use std::str::FromStr;
+
+/// Removes whitespace (PDF text wraps lines anywhere, `2024 年` has spaces), except a single
+/// space between two ASCII letters or digits so that words and numbers stay apart. Full-width
+/// digits become ASCII ones.
+pub(crate) fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        let c = match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            _ => c,
+        };
+        if pending_space
+            && c.is_ascii_alphanumeric()
+            && out
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_alphanumeric())
+        {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(c);
+    }
+    out
+}
+
+/// Sentences of compacted prose, ended by 。；！？ (and their ASCII forms).
+pub(crate) fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['。', '；', ';', '！', '!', '？', '?'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// True for the characters that end a clause inside a sentence. A comma between two digits is
+/// a thousands separator, which the caller handles.
+pub(crate) fn is_clause_break(c: char) -> bool {
+    matches!(
+        c,
+        '，' | ',' | '：' | ':' | '（' | '）' | '(' | ')' | '“' | '”'
+    )
+}
+
+/// A figure `N件` found in a sentence: its value and byte range (digits through 件).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Figure {
+    pub value: Decimal,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Every `N件` (digits with optional thousands separators immediately before 件) in `s`.
+/// `2200余件`, `100多件` and the like are approximate and skipped.
+pub(crate) fn figures(s: &str) -> Vec<Figure> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit()
+            || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = i;
+        let mut digits = String::new();
+        while j < bytes.len() {
+            let b = bytes[j];
+            if b.is_ascii_digit() {
+                digits.push(char::from(b));
+                j += 1;
+            } else if b == b','
+                && bytes
+                    .get(j + 1..j + 4)
+                    .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+                && !bytes.get(j + 4).is_some_and(u8::is_ascii_digit)
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if s.get(j..).is_some_and(|rest| rest.starts_with('件'))
+            && let Ok(value) = Decimal::from_str(&digits)
+        {
+            out.push(Figure {
+                value,
+                start,
+                end: j + '件'.len_utf8(),
+            });
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// Every year written `YYYY年` (1990–2100) in compacted text, in order.
+pub(crate) fn years(text: &str) -> Vec<u16> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    for w in 0..chars.len().saturating_sub(4) {
+        let window = &chars[w..w + 5];
+        if window[4] != '年' || !window[..4].iter().all(char::is_ascii_digit) {
+            continue;
+        }
+        if w > 0 && chars[w - 1].is_ascii_digit() {
+            continue;
+        }
+        let y: String = window[..4].iter().collect();
+        if let Ok(y) = y.parse::<u16>()
+            && (1990..=2100).contains(&y)
+        {
+            out.push(y);
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub(crate) fn excerpt(s: &str, max: usize) -> String {
+    let mut chars = s.chars();
+    let head: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_keeps_words_apart_and_joins_wrapped_lines() {
+        assert_eq!(compact("答\n复 3050 件"), "答复3050件");
+        assert_eq!(compact("意识 and 能力"), "意识and能力");
+        assert_eq!(compact("IPv6 and  more"), "IPv6 and more");
+        assert_eq!(compact("２０２４ 年"), "2024年");
+    }
+
+    #[test]
+    fn figures_read_counts_and_skip_approximations() {
+        let f = figures("受理申请859件，另有1,198件，约2200余件，比例12.5件");
+        let v: Vec<String> = f.iter().map(|f| f.value.to_string()).collect();
+        assert_eq!(v, vec!["859", "1198"]);
+    }
+
+    #[test]
+    fn years_are_found_before_nian() {
+        assert_eq!(years("2024年，较2023年度，共12345年"), vec![2024, 2023]);
+    }
+}
