@@ -23,7 +23,11 @@ fn cell(v: &Value, blank: bool) -> Cell {
         }
         Value::Number(n) => {
             let text = n.to_string();
-            Cell::number(Decimal::from_str(&text).unwrap(), text, None)
+            Cell::number(
+                Decimal::from_str(&text).expect("golden decimal"),
+                text,
+                None,
+            )
         }
         other => panic!("unexpected golden value {other}"),
     }
