@@ -1,25 +1,77 @@
-//! Decoding of the statistics tables of a report when a web page or text dump flattened them
-//! to text without cell separators (`规范性文件7777166`, `21317000001324019`).
+//! Decoding of the statistics tables of a 政府信息公开工作年度报告 when a web page or a text dump
+//! flattened them to text without cell separators: `规范性文件7777166` is 77, 77, 166;
+//! `21317000001324019` is t4 as 2,1,3,1,7 / 0,0,0,0,0 / 13,2,4,0,19; `（七）总计23 0 00 0 023`
+//! mixes spaces and concatenation.
+//!
+//! The crate has three layers:
+//!
+//! - [`lexeme`]: what one cell may look like when printed (no leading zeros, a sign only on a
+//!   signed cell, a decimal point only in an amount, digit caps).
+//! - [`solver`]: a generic, bounded solver that cuts runs of tokens into cells and enumerates
+//!   every assignment consistent with linear equalities among the cells.
+//! - [`read_flattened_table`]: the format's side — row labels, the runs after them, the
+//!   arithmetic rules of §6 of the spec, and the decoding policy below.
+//!
+//! # Decoding policy
+//!
+//! Every decoding that fits is found; one is chosen only when it is the only one. The rules
+//! are used to tell decodings apart, never to force one: a published table may break them
+//! (平潭 2020 breaks T3-RESULTS), and a rule that the source breaks must not pick digits that
+//! make it hold. Therefore:
+//!
+//! 1. Each run is decoded first with the rules that lie inside it: T3-ROW-TOTAL for a t3 row,
+//!    T4-TOTAL for each t4 block (three of them when t4 is printed as one run of fifteen
+//!    numbers). If no decoding satisfies such a rule, the rule is dropped for that run; when a
+//!    run has several, they are admitted one at a time in table order, each kept only if some
+//!    decoding still fits. t2 has no arithmetic rule: its runs are cut by the lexical rules
+//!    alone, and most stay ambiguous.
+//! 2. Only t3 rows still ambiguous after step 1 bring in the column rules, in this order:
+//!    T3-BALANCE for each of the seven columns, then T3-RESULTS for each column. A column rule
+//!    is considered only when every row it names was decoded and at least one of them is
+//!    ambiguous, and it is admitted only if some combination of the rows' decodings satisfies
+//!    it together with the rules admitted before it; otherwise it is dropped. Rows that are
+//!    already unique enter as fixed values.
+//! 3. A cell that has the same value (and the same printed digits) in every remaining decoding
+//!    is a `number`; the other cells of an ambiguous run are `ambiguous` with every value they
+//!    take as `candidates`, and the run becomes an [`Ambiguity`] listing all its decodings.
+//!    A run with more decodings than the work bound allows listing makes its cells `ambiguous`
+//!    without candidates and an [`Ambiguity`] with an empty `decodings` list. A run that no cut
+//!    fits at all (too few digits for its cells, a sign on an unsigned cell) leaves its cells
+//!    `missing`: nothing is invented.
+//!
+//! Placeholders (`/`, `—`) and blanks cannot be told apart from missing cells once a table
+//! is flattened, so this crate never produces `placeholder` or `blank` cells.
 
 pub mod lexeme;
+pub mod scan;
 pub mod solver;
+mod table;
+
+pub use lexeme::{Caps, Symbol, Value};
+pub use solver::{
+    Constraint, Domain, Lexeme, Limits, Outcome, Problem, Run, Solution, SolverError, Term, VarId,
+    combine, decode_run,
+};
 
 use gongkai_model::{Ambiguity, Position, Table, TableId, Template};
 
 /// A table decoded from flattened text, with the runs that fit the rules in more than one way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlatTable {
+    /// Every row and column of the template; cells the text lacks are `missing`.
     pub table: Table,
     pub ambiguities: Vec<Ambiguity>,
 }
 
-/// Reads `table` of `template` from the normalised text of its section.
+/// Reads `table` of `template` from `text`, the normalised text of the table's section, which
+/// starts at `origin` (a `Position::Line`; cell positions are counted from it). Returns `None`
+/// when no row of the table is found in the text, and for templates without tables (`legacy`,
+/// `unknown`).
 pub fn read_flattened_table(
     text: &str,
     origin: Position,
     table: TableId,
     template: Template,
 ) -> Option<FlatTable> {
-    let _ = (text, origin, table, template);
-    None
+    table::read(text, origin, table, template)
 }

@@ -749,7 +749,7 @@ mod tests {
     fn a_row_sum_makes_a_run_unique() {
         let kinds = [Count; 7];
         let total = Constraint::sum(&[v(0), v(1), v(2), v(3), v(4), v(5)], v(6));
-        let out = decode("200 000121", &kinds, &[total.clone()]);
+        let out = decode("200 000121", &kinds, std::slice::from_ref(&total));
         assert_eq!(
             values(&out),
             vec![vec!["20", "0", "0", "0", "0", "1", "21"]]

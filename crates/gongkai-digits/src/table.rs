@@ -1,0 +1,570 @@
+//! Reading one flattened table: rows located by their labels, runs cut by the solver under the
+//! format's arithmetic rules, the result written into a [`Table`] of the template's shape.
+//!
+//! The decoding policy (see the crate documentation for the reasons) is:
+//!
+//! 1. Each run is decoded with the rules local to it: T3-ROW-TOTAL for a t3 row, T4-TOTAL for
+//!    each t4 block the run covers; t2 has no arithmetic rule. A local rule that no decoding
+//!    satisfies is dropped (the published row breaks it); when a run has several, they are
+//!    admitted one by one in table order and each kept only if some decoding still fits.
+//! 2. Only t3 rows that are still ambiguous bring in the column rules: T3-BALANCE per column,
+//!    then T3-RESULTS per column, each admitted only if it touches an ambiguous row and some
+//!    combination of the rows' decodings still satisfies it together with the rules admitted
+//!    before it. Rows that are already unique take part as fixed values; a rule that the
+//!    fixed rows alone break is never used to choose anything.
+//! 3. A cell whose value is the same in every remaining decoding is a number; the others are
+//!    `ambiguous` with every value they take, and the run is listed as an [`Ambiguity`] with
+//!    all its decodings.
+
+use crate::FlatTable;
+use crate::scan::{Locator, NumberRun, find_keyword, number_runs};
+use crate::solver::{
+    Constraint, Domain, Lexeme, Limits, Outcome, Run, Term, VarId, combine, decode_run,
+};
+use gongkai_model::report::empty_table;
+use gongkai_model::schema::{self, RowSpec, T3_TOTAL_COLUMN};
+use gongkai_model::{Ambiguity, Cell, Decimal, Position, TableId, Template, ValueKind};
+
+/// The words of t4's header: the flat 15-number run comes after the last of them.
+const T4_HEADER_WORDS: [&str; 10] = [
+    "行政复议",
+    "行政诉讼",
+    "未经复议",
+    "直接起诉",
+    "复议后起诉",
+    "结果维持",
+    "结果纠正",
+    "其他结果",
+    "尚未审结",
+    "总计",
+];
+
+/// How many following rows are looked for before accepting a row's label: a label found after
+/// the next row's label is a word elsewhere (`其他` beyond `（七）总计`), not this row. Only the
+/// next row: generic keywords of rows further on (`其他` of `3.其他`) also occur in the labels in
+/// between (`（六）其他处理`) and would hide rows that are there.
+const LOOKAHEAD_ROWS: usize = 1;
+
+/// A run and the cells it must be cut into.
+struct Segment<'t> {
+    text: &'t str,
+    start: usize,
+    unit: Option<&'static str>,
+    /// (row index in the template, column index) of each cell, in printed order.
+    cells: Vec<(usize, usize)>,
+    kinds: Vec<ValueKind>,
+    /// Local rules, in admission order, over the segment's cell indices.
+    rules: Vec<Constraint>,
+    outcome: Outcome<Vec<Lexeme>>,
+}
+
+pub(crate) fn read(
+    text: &str,
+    origin: Position,
+    table: TableId,
+    template: Template,
+) -> Option<FlatTable> {
+    let rows = schema::rows(template, table);
+    if rows.is_empty() {
+        return None;
+    }
+    let runs = number_runs(text);
+    let limits = Limits::DEFAULT;
+
+    let mut segments = match table {
+        TableId::T4 => t4_segments(text, rows, &runs),
+        TableId::T2 | TableId::T3 => row_segments(text, rows, &runs),
+    }?;
+
+    for segment in &mut segments {
+        segment.outcome = decode_with_admission(segment, limits);
+    }
+    if table == TableId::T3 {
+        resolve_with_columns(&mut segments, rows, template, limits);
+    }
+    Some(fill(text, origin, table, template, rows, &segments))
+}
+
+/// Locates every row label in order and takes the run that follows it. `None` when no row of
+/// the table is found at all.
+fn row_segments<'t>(
+    text: &'t str,
+    rows: &[RowSpec],
+    runs: &[NumberRun],
+) -> Option<Vec<Segment<'t>>> {
+    let hits = locate_rows(text, rows, runs);
+    if hits.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut segments = Vec::new();
+    for (i, hit) in hits.iter().enumerate() {
+        let Some((_, label_end)) = *hit else { continue };
+        let limit = hits
+            .iter()
+            .skip(i + 1)
+            .flatten()
+            .next()
+            .map_or(text.len(), |&(s, _)| s);
+        let Some(run) = runs
+            .iter()
+            .find(|r| r.start >= label_end && r.start < limit)
+        else {
+            continue;
+        };
+        let row = &rows[i];
+        let cells: Vec<(usize, usize)> = (0..row.columns.len()).map(|c| (i, c)).collect();
+        let kinds = row.columns.iter().map(|c| c.kind).collect();
+        let rules = if row.columns.len() == schema::T3_COLUMNS.len()
+            && row.columns.first().map(|c| c.key) == Some("natural_person")
+        {
+            vec![row_total(0, T3_TOTAL_COLUMN)]
+        } else if row.columns.len() == schema::T4_COLUMNS.len()
+            && row.columns.first().map(|c| c.key) == Some("upheld")
+        {
+            vec![row_total(0, 4)]
+        } else {
+            Vec::new()
+        };
+        segments.push(segment(text, run, cells, kinds, rules));
+    }
+    Some(segments)
+}
+
+fn segment<'t>(
+    text: &'t str,
+    run: &NumberRun,
+    cells: Vec<(usize, usize)>,
+    kinds: Vec<ValueKind>,
+    rules: Vec<Constraint>,
+) -> Segment<'t> {
+    Segment {
+        text: text.get(run.start..run.end).unwrap_or(""),
+        start: run.start,
+        unit: run.unit,
+        cells,
+        kinds,
+        rules,
+        outcome: Outcome::Found(Vec::new()),
+    }
+}
+
+/// `cells[first..first+total) sum to cells[first+total]` in segment-local indices.
+fn row_total(first: usize, total: usize) -> Constraint {
+    let parts: Vec<VarId> = (first..first + total).map(local).collect();
+    Constraint::sum(&parts, local(first + total))
+}
+
+fn local(i: usize) -> VarId {
+    VarId(u32::try_from(i).unwrap_or(u32::MAX))
+}
+
+/// The byte range of each row's label, in template order; `None` for rows not printed.
+fn locate_rows(text: &str, rows: &[RowSpec], runs: &[NumberRun]) -> Vec<Option<(usize, usize)>> {
+    let first_hit = |row: &RowSpec, from: usize| {
+        row.keywords
+            .iter()
+            .filter_map(|k| find_keyword(text, from, k))
+            .min_by_key(|&(s, _)| s)
+    };
+    let mut hits = vec![None; rows.len()];
+    let mut cursor = 0;
+    for (i, row) in rows.iter().enumerate() {
+        let mut from = cursor;
+        let mut chosen = None;
+        let mut fallback = None;
+        // A few occurrences are tried: prose before the table may mention a label with a
+        // number that cannot be the row (`新收申请21件`), the table's own label follows.
+        for _ in 0..4 {
+            let Some(hit) = first_hit(row, from) else {
+                break;
+            };
+            let later_row_first = rows
+                .iter()
+                .skip(i + 1)
+                .take(LOOKAHEAD_ROWS)
+                .filter_map(|r| first_hit(r, cursor))
+                .any(|(s, _)| s < hit.0);
+            if later_row_first {
+                break;
+            }
+            fallback.get_or_insert(hit);
+            let next_label = rows
+                .get(i + 1)
+                .and_then(|r| first_hit(r, hit.1))
+                .map_or(text.len(), |(s, _)| s);
+            let fits = runs
+                .iter()
+                .find(|r| r.start >= hit.1)
+                .is_some_and(|r| r.start < next_label && r.could_hold(row.columns.len()));
+            if fits {
+                chosen = Some(hit);
+                break;
+            }
+            from = hit.1;
+        }
+        if let Some(hit) = chosen.or(fallback) {
+            hits[i] = Some(hit);
+            cursor = hit.1;
+        }
+    }
+    hits
+}
+
+/// t4 either as three labelled rows each followed by its five numbers, or, as web dumps print
+/// it, the whole header and then one run of fifteen numbers.
+fn t4_segments<'t>(
+    text: &'t str,
+    rows: &[RowSpec],
+    runs: &[NumberRun],
+) -> Option<Vec<Segment<'t>>> {
+    let columns = schema::T4_COLUMNS.len();
+    let by_rows = row_segments(text, rows, runs).unwrap_or_default();
+    let labelled = by_rows
+        .iter()
+        .filter(|s| Run::parse(s.text).is_ok_and(|r| r.could_hold(columns)))
+        .count();
+    if labelled >= 2 {
+        return Some(by_rows);
+    }
+    let header_end = T4_HEADER_WORDS
+        .iter()
+        .filter_map(|w| {
+            let mut last = None;
+            let mut from = 0;
+            while let Some((_, e)) = find_keyword(text, from, w) {
+                last = Some(e);
+                from = e;
+            }
+            last
+        })
+        .max();
+    let total_cells = rows.len() * columns;
+    let flat = runs
+        .iter()
+        .find(|r| r.start >= header_end.unwrap_or(0) && r.could_hold(total_cells));
+    match flat {
+        Some(run) => {
+            let cells = (0..rows.len())
+                .flat_map(|r| (0..columns).map(move |c| (r, c)))
+                .collect();
+            let kinds = vec![ValueKind::Count; total_cells];
+            let rules = (0..rows.len()).map(|r| row_total(r * columns, 4)).collect();
+            Some(vec![segment(text, run, cells, kinds, rules)])
+        }
+        None if header_end.is_some() || !by_rows.is_empty() => Some(by_rows),
+        None => None,
+    }
+}
+
+/// Decodes a segment with as many of its local rules as some decoding satisfies.
+fn decode_with_admission(segment: &Segment<'_>, limits: Limits) -> Outcome<Vec<Lexeme>> {
+    let Ok(run) = Run::parse(segment.text) else {
+        return Outcome::Found(Vec::new());
+    };
+    let decode = |rules: &[Constraint], limits: Limits| {
+        decode_run(&run, &segment.kinds, rules, limits).unwrap_or(Outcome::Found(Vec::new()))
+    };
+    let all = decode(&segment.rules, limits);
+    if all.is_feasible() || segment.rules.is_empty() {
+        return all;
+    }
+    let mut admitted: Vec<Constraint> = Vec::new();
+    for rule in &segment.rules {
+        admitted.push(rule.clone());
+        let test = decode(&admitted, limits.first_only());
+        if !matches!(test, Outcome::Found(ref s) if !s.is_empty()) {
+            admitted.pop();
+        }
+    }
+    decode(&admitted, limits)
+}
+
+/// The distinct values of one cell over a segment's decodings, in order of appearance.
+fn distinct_values(decodings: &[Vec<Lexeme>], cell: usize) -> Vec<Decimal> {
+    let mut out: Vec<Decimal> = Vec::new();
+    for d in decodings {
+        if let Some(l) = d.get(cell) {
+            let v = l.value.to_decimal();
+            if !out.iter().any(|o| o == &v && o.scale() == v.scale()) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Step 2 of the policy: column rules for the t3 rows that are still ambiguous.
+fn resolve_with_columns(
+    segments: &mut [Segment<'_>],
+    rows: &[RowSpec],
+    template: Template,
+    limits: Limits,
+) {
+    let ambiguous = |s: &Segment<'_>| matches!(&s.outcome, Outcome::Found(d) if d.len() > 1);
+    if !segments.iter().any(ambiguous) {
+        return;
+    }
+    let columns = schema::T3_COLUMNS.len();
+    let row_index = |key: &str| rows.iter().position(|r| r.key == key);
+    // Segment holding each row, if the row was decoded at all.
+    let mut segment_of_row = vec![None; rows.len()];
+    for (s, seg) in segments.iter().enumerate() {
+        if matches!(&seg.outcome, Outcome::Found(d) if !d.is_empty())
+            && let Some(&(r, _)) = seg.cells.first()
+        {
+            segment_of_row[r] = Some(s);
+        }
+    }
+    let var = |row: usize, column: usize| {
+        VarId(u32::try_from(row * columns + column).unwrap_or(u32::MAX))
+    };
+
+    // Candidate rules in admission order, as (rows used, constraint).
+    let mut candidates: Vec<(Vec<usize>, Constraint)> = Vec::new();
+    let balance: Option<Vec<(usize, i64)>> = [
+        ("new_received", 1),
+        ("carried_over", 1),
+        ("total_processed", -1),
+        ("carried_forward", -1),
+    ]
+    .iter()
+    .map(|&(k, coef)| row_index(k).map(|r| (r, coef)))
+    .collect();
+    let result_rows = schema::t3_result_rows(template);
+    let alternatives = [
+        "other_handling",
+        "other_overdue_correction",
+        "other_overdue_fee",
+        "other_other",
+    ];
+    let results: Option<Vec<(usize, i64)>> = row_index("total_processed").map(|total| {
+        result_rows
+            .iter()
+            .filter_map(|r| row_index(r.key))
+            // In a mixed report only the （六） rows it printed count.
+            .filter(|&r| {
+                template != Template::Mixed
+                    || !alternatives.contains(&rows[r].key)
+                    || segment_of_row[r].is_some()
+            })
+            .map(|r| (r, 1))
+            .chain(std::iter::once((total, -1)))
+            .collect()
+    });
+    for terms in [balance, results].into_iter().flatten() {
+        for column in 0..columns {
+            let used: Vec<usize> = terms.iter().map(|&(r, _)| r).collect();
+            let constraint = Constraint {
+                terms: terms
+                    .iter()
+                    .map(|&(r, coef)| Term {
+                        var: var(r, column),
+                        coef,
+                    })
+                    .collect(),
+                constant: crate::lexeme::Value::ZERO,
+            };
+            candidates.push((used, constraint));
+        }
+    }
+
+    // A rule needs every row it names decoded, and is of use only if it names an ambiguous one.
+    let usable = |used: &[usize]| {
+        used.iter().all(|&r| segment_of_row[r].is_some())
+            && used
+                .iter()
+                .any(|&r| segment_of_row[r].is_some_and(|s| ambiguous(&segments[s])))
+    };
+    let domain_of = |s: usize| -> Domain {
+        let seg = &segments[s];
+        Domain {
+            vars: seg.cells.iter().map(|&(r, c)| var(r, c)).collect(),
+            decodings: match &seg.outcome {
+                Outcome::Found(d) => d
+                    .iter()
+                    .map(|dec| dec.iter().map(|l| l.value).collect())
+                    .collect(),
+                Outcome::TooMany => Vec::new(),
+            },
+        }
+    };
+    let mut admitted: Vec<Constraint> = Vec::new();
+    let mut involved: Vec<usize> = Vec::new();
+    for (used, constraint) in candidates {
+        if !usable(&used) {
+            continue;
+        }
+        let mut with: Vec<usize> = involved.clone();
+        for &r in &used {
+            if let Some(s) = segment_of_row[r]
+                && !with.contains(&s)
+            {
+                with.push(s);
+            }
+        }
+        let domains: Vec<Domain> = with.iter().map(|&s| domain_of(s)).collect();
+        admitted.push(constraint);
+        let feasible = matches!(
+            combine(&domains, &admitted, limits.first_only()),
+            Ok(Outcome::Found(ref s)) if !s.is_empty()
+        );
+        if feasible {
+            involved = with;
+        } else {
+            admitted.pop();
+        }
+    }
+    if admitted.is_empty() {
+        return;
+    }
+    let domains: Vec<Domain> = involved.iter().map(|&s| domain_of(s)).collect();
+    let Ok(Outcome::Found(choices)) = combine(&domains, &admitted, limits) else {
+        return;
+    };
+    for (d, &s) in involved.iter().enumerate() {
+        let Outcome::Found(decodings) = &segments[s].outcome else {
+            continue;
+        };
+        let kept: Vec<Vec<Lexeme>> = decodings
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| choices.iter().any(|c| c[d] == *k))
+            .map(|(_, dec)| dec.clone())
+            .collect();
+        segments[s].outcome = Outcome::Found(kept);
+    }
+}
+
+/// Writes the decoded segments into a table of the template's shape.
+fn fill(
+    text: &str,
+    origin: Position,
+    table: TableId,
+    template: Template,
+    rows: &[RowSpec],
+    segments: &[Segment<'_>],
+) -> FlatTable {
+    let mut out = empty_table(template, table);
+    let mut ambiguities = Vec::new();
+    let mut locator = Locator::new(text, &origin);
+    let slice = |s: &Segment<'_>, l: &Lexeme| -> String {
+        let start = l.start as usize;
+        let end = l.end as usize;
+        s.text.get(start..end).unwrap_or("").to_owned()
+    };
+    for seg in segments {
+        let key = |&(r, c): &(usize, usize)| -> (&'static str, &'static str) {
+            let row = &rows[r];
+            (row.key, row.columns.get(c).map_or("", |col| col.key))
+        };
+        let unit_for = |i: usize, lexeme_end: Option<u32>| -> Option<&'static str> {
+            let unit = seg.unit?;
+            let is_amount = seg.kinds.get(i) == Some(&ValueKind::Amount);
+            let at_end = lexeme_end.is_none_or(|e| e as usize == seg.text.len());
+            (is_amount && at_end).then_some(unit)
+        };
+        let mut put = |cell_ref: &(usize, usize), cell: Cell| {
+            let (row, column) = key(cell_ref);
+            if let Some(slot) = out.get_mut(row).and_then(|r| r.get_mut(column)) {
+                *slot = cell;
+            }
+        };
+        match &seg.outcome {
+            Outcome::Found(decodings) if decodings.is_empty() => {
+                // Digits that no cut fits (too few, too many, a stray sign): nothing can be
+                // read, the cells stay missing rather than invented.
+            }
+            Outcome::Found(decodings) => {
+                let run_position = locator.position(seg.start);
+                for (i, cell_ref) in seg.cells.iter().enumerate() {
+                    let first = decodings[0][i];
+                    let agreed = decodings.iter().all(|d| {
+                        d[i].start == first.start
+                            && d[i].end == first.end
+                            && d[i].value == first.value
+                    });
+                    let cell = if agreed {
+                        let mut printed = slice(seg, &first);
+                        let unit = unit_for(i, Some(first.end));
+                        if let Some(u) = unit {
+                            printed.push_str(u);
+                        }
+                        let position = locator.position(seg.start + first.start as usize);
+                        let cell = Cell::number(first.value.to_decimal(), printed, Some(position));
+                        match unit {
+                            Some(u) => cell.with_unit(u),
+                            None => cell,
+                        }
+                    } else {
+                        let same_start = decodings.iter().all(|d| d[i].start == first.start);
+                        let position = if same_start {
+                            locator.position(seg.start + first.start as usize)
+                        } else {
+                            run_position.clone()
+                        };
+                        let cell = Cell::ambiguous(
+                            seg.text,
+                            distinct_values(decodings, i),
+                            Some(position),
+                        );
+                        match unit_for(i, None) {
+                            Some(u) => cell.with_unit(u),
+                            None => cell,
+                        }
+                    };
+                    put(cell_ref, cell);
+                }
+                if decodings.len() > 1 {
+                    ambiguities.push(Ambiguity {
+                        table,
+                        text: seg.text.to_owned(),
+                        cells: seg
+                            .cells
+                            .iter()
+                            .map(|c| {
+                                let (r, col) = key(c);
+                                format!("{r}.{col}")
+                            })
+                            .collect(),
+                        decodings: decodings
+                            .iter()
+                            .map(|d| d.iter().map(|l| l.value.to_decimal()).collect())
+                            .collect(),
+                        position: Some(run_position),
+                    });
+                }
+            }
+            Outcome::TooMany => {
+                // More decodings than can be listed: every cell is ambiguous and the run is
+                // reported with an empty list of decodings (too many to enumerate).
+                let run_position = locator.position(seg.start);
+                for (i, cell_ref) in seg.cells.iter().enumerate() {
+                    let cell = Cell::ambiguous(seg.text, Vec::new(), Some(run_position.clone()));
+                    let cell = match unit_for(i, None) {
+                        Some(u) => cell.with_unit(u),
+                        None => cell,
+                    };
+                    put(cell_ref, cell);
+                }
+                ambiguities.push(Ambiguity {
+                    table,
+                    text: seg.text.to_owned(),
+                    cells: seg
+                        .cells
+                        .iter()
+                        .map(|c| {
+                            let (r, col) = key(c);
+                            format!("{r}.{col}")
+                        })
+                        .collect(),
+                    decodings: Vec::new(),
+                    position: Some(run_position),
+                });
+            }
+        }
+    }
+    FlatTable {
+        table: out,
+        ambiguities,
+    }
+}
