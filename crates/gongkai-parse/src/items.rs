@@ -1,0 +1,149 @@
+//! The document IR turned into what the report reader works on: normalised text items and
+//! table rows, each row in a group (one grid, or one run of adjacent separated lines).
+//!
+//! Page numbers and web chrome are removed here, so that a table split over two pages by a
+//! `- 5 -` footer stays one group.
+
+use crate::normalize::{is_page_number, label_key, normalize_text, strip_chrome};
+use gongkai_model::{Block, Document, Position};
+
+/// A run of prose: one paragraph or line, normalised.
+#[derive(Debug, Clone)]
+pub struct TextItem {
+    pub text: String,
+    pub position: Option<Position>,
+    /// 1-based ordinal of the block in the document (for sources without line numbers).
+    pub ordinal: usize,
+}
+
+/// One cell of a table row.
+#[derive(Debug, Clone)]
+pub struct RowCell {
+    /// As printed (decoded, not normalised).
+    pub raw: String,
+    /// [`label_key`] of the normalised text.
+    pub key: String,
+    pub position: Option<Position>,
+    /// Covered by a span that starts in another slot.
+    pub spanned: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub cells: Vec<RowCell>,
+    pub group: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Text(TextItem),
+    Row(Row),
+}
+
+/// Items in reading order and the number of row groups.
+pub struct Items {
+    pub items: Vec<Item>,
+    pub groups: usize,
+}
+
+pub fn build(doc: &Document) -> Items {
+    let mut items = Vec::with_capacity(doc.blocks.len());
+    let mut groups = 0usize;
+    let mut previous_was_row = false;
+    let mut last_line: Option<u32> = None;
+    for (index, block) in doc.blocks.iter().enumerate() {
+        match block {
+            Block::Paragraph { text, position } => {
+                let line = match position {
+                    Some(Position::Line { line, .. }) => Some(*line),
+                    _ => None,
+                };
+                let gap =
+                    matches!((last_line, line), (Some(a), Some(b)) if b > a.saturating_add(1));
+                if line.is_some() {
+                    last_line = line;
+                }
+                if text.contains('\t') {
+                    let cells = split_cells(text, position.as_ref());
+                    if cells
+                        .iter()
+                        .all(|c| c.key.is_empty() && c.raw.trim().is_empty())
+                    {
+                        continue;
+                    }
+                    if !previous_was_row || gap {
+                        groups += 1;
+                    }
+                    items.push(Item::Row(Row {
+                        cells,
+                        group: groups - 1,
+                    }));
+                    previous_was_row = true;
+                } else {
+                    let normalized = normalize_text(text);
+                    if is_page_number(&normalized) {
+                        continue;
+                    }
+                    let cleaned = strip_chrome(&normalized);
+                    if cleaned.trim().is_empty() {
+                        continue;
+                    }
+                    items.push(Item::Text(TextItem {
+                        text: cleaned,
+                        position: position.clone(),
+                        ordinal: index + 1,
+                    }));
+                    previous_was_row = false;
+                }
+            }
+            Block::Table(grid) => {
+                groups += 1;
+                for grid_row in &grid.rows {
+                    let cells = grid_row
+                        .iter()
+                        .map(|c| RowCell {
+                            key: label_key(&normalize_text(&c.text)),
+                            raw: c.text.clone(),
+                            position: c.position.clone(),
+                            spanned: c.spanned,
+                        })
+                        .collect();
+                    items.push(Item::Row(Row {
+                        cells,
+                        group: groups - 1,
+                    }));
+                }
+                previous_was_row = false;
+            }
+        }
+    }
+    Items { items, groups }
+}
+
+fn split_cells(text: &str, position: Option<&Position>) -> Vec<RowCell> {
+    let mut cells = Vec::new();
+    let mut column = 0u32;
+    for raw in text.split('\t') {
+        let position = match position {
+            Some(Position::Line { line, column: base }) => Some(Position::Line {
+                line: *line,
+                column: base.saturating_add(column),
+            }),
+            other => other.cloned(),
+        };
+        let chars = u32::try_from(raw.chars().count()).unwrap_or(u32::MAX);
+        column = column.saturating_add(chars).saturating_add(1);
+        let trimmed = raw.trim();
+        if is_page_number(trimmed) && trimmed.contains(['-', '—', '－']) {
+            // A page footer that a PDF reader put on a table row.
+            continue;
+        }
+        cells.push(RowCell {
+            key: label_key(&normalize_text(trimmed)),
+            raw: trimmed.to_owned(),
+            position,
+            spanned: false,
+        });
+    }
+    cells
+}

@@ -1,0 +1,238 @@
+//! Normalisation of decoded text before anything is recognised in it.
+//!
+//! NFKC is applied to the characters where a compatibility form stands for an ordinary one in
+//! real reports: full-width digits and Latin letters, the CJK radicals and compatibility
+//! ideographs that PDF text layers emit instead of ordinary characters (⼀ U+2F00 for 一,
+//! ⾏ U+2F8F for 行), and the odd spaces. Chinese punctuation (`（`, `，`, `：`) is kept as
+//! printed: it is part of the prose and of the canonical labels. Around that, line-level
+//! clean-up removes page numbers (`- 5 -`, `-3-`, `第 5 页`), the chrome of web page dumps
+//! (`当前位置：首页…`, `微信 微博 QQ空间`), and writes `1、` as `1.`.
+//!
+//! [`label_key`] is the stricter form used to compare labels: full NFKC, and only letters,
+//! digits and ideographs kept.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Characters whose NFKC form replaces them.
+fn wants_nfkc(c: char) -> bool {
+    matches!(c,
+        '\u{FF10}'..='\u{FF19}' // full-width digits
+        | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' // full-width Latin
+        | '\u{FF0B}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF05}' | '\u{FF0F}' // ＋ － ． ％ ／
+        | '\u{2E80}'..='\u{2FDF}' // CJK radicals supplement, Kangxi radicals
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{2F800}'..='\u{2FA1F}'
+        | '\u{3280}'..='\u{32B0}' // circled ideographs used as list markers
+        | '\u{2460}'..='\u{24FF}' // circled and parenthesised digits
+    )
+}
+
+/// Normalises one string: selected NFKC, odd spaces to a space, invisible characters removed,
+/// `1、` written `1.`.
+pub fn normalize_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' => {}
+            '\u{A0}' | '\u{3000}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => {
+                out.push(' ')
+            }
+            '\u{2212}' | '\u{2010}' | '\u{2011}' => out.push('-'),
+            '\u{2E80}'..='\u{2FDF}' if c.nfkc().next().is_some_and(|n| n == c) => {
+                // A radical without an ideograph equivalent stays itself.
+                out.push(c)
+            }
+            '、' if out.chars().next_back().is_some_and(|p| p.is_ascii_digit())
+                && !ends_with_year(&out) =>
+            {
+                out.push('.')
+            }
+            _ if wants_nfkc(c) => out.extend(c.nfkc()),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `2019、2020年` lists years; only list numbers (`1、`) become `1.`.
+fn ends_with_year(text: &str) -> bool {
+    let digits = text.chars().rev().take_while(char::is_ascii_digit).count();
+    digits >= 3
+}
+
+/// True for characters that carry meaning in a label: letters, digits, ideographs.
+fn is_key_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// The comparison form of a label: full NFKC, only letters, digits and ideographs kept
+/// (`（一） 予以公开` → `一予以公开`, `本年增/减` → `本年增减`).
+pub fn label_key(text: &str) -> String {
+    text.nfkc().filter(|c| is_key_char(*c)).collect()
+}
+
+/// A line that is nothing but a page number: `- 5 -`, `-3-`, `— 12 —`, `第 5 页`, `5/12`.
+pub fn is_page_number(line: &str) -> bool {
+    let t: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    if t.is_empty() {
+        return false;
+    }
+    let dash = |c: char| matches!(c, '-' | '－' | '—' | '–' | '‐' | '−');
+    let inner = t.trim_start_matches(dash).trim_end_matches(dash);
+    let dashed = inner.len() < t.len() && t.starts_with(dash) && t.ends_with(dash);
+    if dashed && !inner.is_empty() && inner.len() <= 4 && inner.chars().all(|c| c.is_ascii_digit())
+    {
+        return true;
+    }
+    if let Some(rest) = t.strip_prefix('第') {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && digits <= 4 {
+            let after = &rest[digits..];
+            if after == "页" || (after.starts_with("页共") && after.ends_with('页')) {
+                return true;
+            }
+        }
+    }
+    if let Some((a, b)) = t.split_once('/') {
+        return !a.is_empty()
+            && !b.is_empty()
+            && a.len() <= 3
+            && b.len() <= 3
+            && a.chars().all(|c| c.is_ascii_digit())
+            && b.chars().all(|c| c.is_ascii_digit());
+    }
+    false
+}
+
+/// Words of web page chrome (share buttons, print links) that carry nothing of the report.
+const CHROME_WORDS: &[&str] = &[
+    "微信",
+    "微博",
+    "QQ空间",
+    "全真版",
+    "文字版",
+    "文件下载",
+    "附件下载",
+    "相关链接:",
+    "相关链接：",
+    "-->",
+    "分享到:",
+    "分享到：",
+    "打印本页",
+    "关闭窗口",
+    "【打印】",
+    "【关闭】",
+    "[打印]",
+    "[关闭]",
+    "扫一扫在手机打开当前页",
+    "字体:",
+    "字体：",
+    "【大",
+    "中",
+    "小】",
+    "大",
+    "小",
+];
+
+/// Removes the chrome of a web page dump from a line: the `当前位置：…` breadcrumb and runs of
+/// share/print words. Returns the line unchanged when there is none.
+pub fn strip_chrome(line: &str) -> String {
+    let mut text = line.to_owned();
+    if let Some(start) = text.find("当前位置") {
+        let after = start + "当前位置".len();
+        let rest = &text[after..];
+        let rest_trimmed = rest.trim_start_matches([':', '：', ' ']);
+        // The breadcrumb is the first word after the colon (`首页政务公开…年报` or
+        // `首页 > 政务公开 > …`).
+        let mut end = rest.len() - rest_trimmed.len();
+        let mut words = rest_trimmed.split(' ');
+        if let Some(first) = words.next() {
+            end += first.len();
+        }
+        let mut remaining = &rest[end..];
+        while let Some(next) = remaining.trim_start().strip_prefix(['>', '»', '›']) {
+            let next = next.trim_start();
+            let word = next.split(' ').next().unwrap_or("");
+            let consumed = remaining.len() - next.len() + word.len();
+            end += consumed;
+            remaining = &rest[end..];
+        }
+        text = format!("{}{}", &text[..start], &rest[end..]);
+    }
+    // Chrome words only count as chrome in a run of at least two of them.
+    let words: Vec<&str> = text.split(' ').collect();
+    if words.len() < 2 {
+        return text.trim().to_owned();
+    }
+    let is_chrome = |w: &str| CHROME_WORDS.contains(&w);
+    let mut keep = vec![true; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        if is_chrome(words[i]) {
+            let mut j = i;
+            while j < words.len() && (is_chrome(words[j]) || words[j].is_empty()) {
+                j += 1;
+            }
+            let run = words[i..j].iter().filter(|w| !w.is_empty()).count();
+            let multi_char = words[i..j].iter().any(|w| w.chars().count() > 1);
+            if run >= 2 && multi_char {
+                keep[i..j].iter_mut().for_each(|k| *k = false);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    words
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(w, _)| *w)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radicals_and_full_width_digits() {
+        assert_eq!(normalize_text("⼀、总体情况"), "一、总体情况");
+        assert_eq!(normalize_text("⾏政许可１２３"), "行政许可123");
+        assert_eq!(normalize_text("（一）予以公开"), "（一）予以公开");
+        assert_eq!(normalize_text("1、属于国家秘密"), "1.属于国家秘密");
+        assert_eq!(normalize_text("2019、2020年"), "2019、2020年");
+        assert_eq!(normalize_text("a\u{A0}b\u{3000}c\u{200B}"), "a b c");
+    }
+
+    #[test]
+    fn keys_drop_punctuation_and_space() {
+        assert_eq!(label_key("（一） 予以公开"), "一予以公开");
+        assert_eq!(label_key("本年增/减"), "本年增减");
+        assert_eq!(label_key("第二十条 第（一）项"), "第二十条第一项");
+    }
+
+    #[test]
+    fn page_numbers() {
+        for p in ["- 5 -", "-3-", "— 12 —", "第 5 页", "第5页共12页", "3/12"] {
+            assert!(is_page_number(p), "{p}");
+        }
+        for p in ["-205", "0", "规章 0 0 0", "2/减", "--"] {
+            assert!(!is_page_number(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn chrome_is_stripped() {
+        let line = "当前位置： 首页政务公开政府信息公开年报 平潭综合实验区2021年度政府信息公开工作年度报告 来源：平潭县人民政府 时间：2022-02-08 16:34 微信 微博 QQ空间 全真版 文字版 文件下载 相关链接： --> 根据《条例》";
+        assert_eq!(
+            strip_chrome(line),
+            "平潭综合实验区2021年度政府信息公开工作年度报告 来源：平潭县人民政府 时间：2022-02-08 16:34 根据《条例》"
+        );
+        assert_eq!(strip_chrome("大 中 小"), "大 中 小");
+        assert_eq!(strip_chrome("一、总体情况"), "一、总体情况");
+    }
+}

@@ -1,0 +1,183 @@
+//! One printed cell to one [`Cell`]: numbers with thousands separators, signs, decimals and
+//! units; blanks; placeholders.
+//!
+//! Values are exact decimals parsed from the printed digits (`18,759.694` → `18759.694` with
+//! its scale), never through a float. The cell keeps the text as printed.
+
+use crate::normalize::normalize_text;
+use gongkai_model::{Cell, Decimal, Position};
+use std::str::FromStr;
+
+/// Units printed after an amount or a count; kept in [`Cell::unit`].
+const UNITS: &[&str] = &[
+    "万元", "亿元", "元", "人次", "件", "个", "项", "条", "次", "家",
+];
+
+/// Texts that stand where a number belongs without being one.
+const PLACEHOLDERS: &[&str] = &[
+    "无",
+    "不适用",
+    "暂无",
+    "未涉及",
+    "空",
+    "/",
+    "\\",
+    "-",
+    "--",
+    "—",
+    "——",
+    "–",
+    "…",
+    "……",
+    "×",
+    "N/A",
+    "n/a",
+    "NA",
+];
+
+/// What a printed cell holds, before it becomes a [`Cell`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Printed {
+    Number {
+        value: Decimal,
+        unit: Option<String>,
+    },
+    Blank,
+    Placeholder,
+    /// Words: a label, not a value.
+    Text,
+}
+
+/// Classifies printed cell text.
+pub fn classify(raw: &str) -> Printed {
+    let normalized = normalize_text(raw);
+    let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() {
+        return Printed::Blank;
+    }
+    if PLACEHOLDERS.contains(&compact.as_str())
+        || compact
+            .chars()
+            .all(|c| matches!(c, '/' | '-' | '—' | '–' | '\\' | '－' | '／'))
+    {
+        return Printed::Placeholder;
+    }
+    match parse_number(&compact) {
+        Some((value, unit)) => Printed::Number { value, unit },
+        None => Printed::Text,
+    }
+}
+
+/// Parses `-205`, `+1036`, `1,198`, `18,759.694`, `251000元`, `96171.6万元`.
+pub fn parse_number(compact: &str) -> Option<(Decimal, Option<String>)> {
+    let mut body = compact;
+    let mut unit = None;
+    for u in UNITS {
+        if let Some(stripped) = body.strip_suffix(u) {
+            body = stripped;
+            unit = Some((*u).to_owned());
+            break;
+        }
+    }
+    let (negative, digits) = match body.as_bytes().first() {
+        Some(b'-') => (true, &body[1..]),
+        Some(b'+') => (false, &body[1..]),
+        _ => (false, body),
+    };
+    let digits = digits.replace('，', ",");
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits.as_str(), None),
+    };
+    if int_part.is_empty() || !int_part.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let groups: Vec<&str> = int_part.split(',').collect();
+    let valid_groups = groups.iter().enumerate().all(|(i, g)| {
+        !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()) && (i == 0 || g.len() == 3)
+    }) && groups
+        .first()
+        .is_some_and(|g| groups.len() == 1 || g.len() <= 3);
+    if !valid_groups {
+        return None;
+    }
+    if let Some(f) = frac_part
+        && (f.is_empty() || !f.chars().all(|c| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let mut plain = String::with_capacity(digits.len() + 1);
+    if negative {
+        plain.push('-');
+    }
+    plain.extend(int_part.chars().filter(|c| *c != ','));
+    if let Some(f) = frac_part {
+        plain.push('.');
+        plain.push_str(f);
+    }
+    // More than 28 significant digits is not a number of a report but a run of cells.
+    let value = Decimal::from_str(&plain).ok()?;
+    Some((value, unit))
+}
+
+/// The model cell for printed text at `position`.
+pub fn read_cell(raw: &str, position: Option<Position>) -> Cell {
+    let text = raw.trim();
+    match classify(text) {
+        Printed::Number { value, unit } => {
+            let cell = Cell::number(value, text, position);
+            match unit {
+                Some(u) => cell.with_unit(u),
+                None => cell,
+            }
+        }
+        Printed::Blank => Cell::blank(text, position),
+        Printed::Placeholder | Printed::Text => Cell::placeholder(text, position),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(raw: &str) -> Option<String> {
+        match classify(raw) {
+            Printed::Number { value, .. } => Some(value.to_string()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn numbers_as_printed() {
+        assert_eq!(value("1,198").as_deref(), Some("1198"));
+        assert_eq!(value("-205").as_deref(), Some("-205"));
+        assert_eq!(value("+1036").as_deref(), Some("1036"));
+        assert_eq!(value("18,759.694").as_deref(), Some("18759.694"));
+        assert_eq!(value("73802895.90").as_deref(), Some("73802895.90"));
+        assert_eq!(value("１２３").as_deref(), Some("123"));
+        assert_eq!(value(" 4 ").as_deref(), Some("4"));
+        assert_eq!(value("1,2"), None);
+        assert_eq!(value("12,34,567"), None);
+        assert_eq!(value("1.2.3"), None);
+    }
+
+    #[test]
+    fn units_are_kept() {
+        let cell = read_cell("251000元", None);
+        assert_eq!(cell.value.map(|v| v.to_string()).as_deref(), Some("251000"));
+        assert_eq!(cell.unit.as_deref(), Some("元"));
+        assert_eq!(cell.text, "251000元");
+    }
+
+    #[test]
+    fn blanks_and_placeholders() {
+        assert_eq!(classify(""), Printed::Blank);
+        assert_eq!(classify("\u{A0}"), Printed::Blank);
+        for p in ["/", "-", "—", "——", "无", "不适用", "／"] {
+            assert_eq!(classify(p), Printed::Placeholder, "{p}");
+        }
+        assert_eq!(classify("规章"), Printed::Text);
+        let blank = read_cell("", None);
+        assert_eq!(blank.value, Some(Decimal::ZERO));
+    }
+}

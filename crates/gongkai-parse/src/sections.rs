@@ -1,0 +1,177 @@
+//! Finding the six section headings.
+//!
+//! A heading is a Chinese numeral, a separator (`、`, `.`, `，`, a space) and, within a few
+//! characters, the words that name the section (`总体情况`, `主动公开`, `收到和处理`, `复议`,
+//! `问题`, `其他需要`). It may stand on its own line or in the middle of one long line (text
+//! dumps of web pages); it may be worded differently or carry typos (`行政法复议`). Headings
+//! are searched in order, each after the previous one found, so that the numbered rows inside
+//! the tables (`三、本年度办理结果`, `四、结转下年度继续办理`) and the section list of the
+//! preamble are never taken for headings.
+
+use crate::items::Item;
+use crate::normalize::label_key;
+
+/// A heading found in a text item.
+#[derive(Debug, Clone)]
+pub struct Heading {
+    pub number: u8,
+    pub item: usize,
+    /// Byte offsets of the heading in the item's text.
+    pub start: usize,
+    pub end: usize,
+}
+
+const NUMERALS: [char; 6] = ['一', '二', '三', '四', '五', '六'];
+
+/// The words that identify each section's heading, and how far after the separator (in
+/// characters of the label key) they may start.
+const KEYWORDS: [(&[&str], usize); 6] = [
+    (&["总体情况", "概述", "基本情况", "总体"], 6),
+    (&["主动公开"], 8),
+    (&["收到和处理", "收到", "依申请", "申请"], 12),
+    (&["复议", "诉讼"], 20),
+    (&["问题", "不足"], 20),
+    (&["其他需要", "其他"], 6),
+];
+
+const CJK_NUMERALS: &str = "一二三四五六七八九十百零〇";
+
+/// Finds the headings in order; a section whose heading is not found is skipped.
+pub fn find_headings(items: &[Item]) -> Vec<Heading> {
+    let mut found = Vec::new();
+    let mut cursor = (0usize, 0usize);
+    for (index, numeral) in NUMERALS.iter().enumerate() {
+        let number = u8::try_from(index + 1).unwrap_or(u8::MAX);
+        if let Some(h) = find_one(items, cursor, *numeral, number) {
+            cursor = (h.item, h.end);
+            found.push(h);
+        }
+    }
+    found
+}
+
+fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> Option<Heading> {
+    let (keywords, limit) = KEYWORDS.get(usize::from(number).checked_sub(1)?)?;
+    for (item_index, item) in items.iter().enumerate().skip(from.0) {
+        let Item::Text(text_item) = item else {
+            continue;
+        };
+        let text = text_item.text.as_str();
+        let start_at = if item_index == from.0 { from.1 } else { 0 };
+        let Some(slice) = text.get(start_at..) else {
+            continue;
+        };
+        for (offset, c) in slice.char_indices() {
+            if c != numeral {
+                continue;
+            }
+            let at = start_at + offset;
+            let before = text[..at].chars().next_back();
+            if before
+                .is_some_and(|b| CJK_NUMERALS.contains(b) || b == '第' || b == '（' || b == '(')
+            {
+                continue;
+            }
+            let after = &text[at + c.len_utf8()..];
+            let mut rest = after.chars();
+            let Some(separator) = rest.next() else {
+                continue;
+            };
+            if !matches!(separator, '、' | '.' | '，' | ',' | ' ' | '：' | ':') {
+                continue;
+            }
+            let body_start = at + c.len_utf8() + separator.len_utf8();
+            let body = &text[body_start..];
+            let window = heading_window(body);
+            let key = label_key(window);
+            let hit = keywords.iter().find_map(|kw| {
+                key.find(kw)
+                    .map(|byte| (key[..byte].chars().count(), kw))
+                    .filter(|(chars, _)| chars <= limit)
+            });
+            if hit.is_none() {
+                continue;
+            }
+            let end = body_start + heading_length(body, window);
+            return Some(Heading {
+                number,
+                item: item_index,
+                start: at,
+                end,
+            });
+        }
+    }
+    None
+}
+
+/// The part of the text after a numeral that may belong to the heading: up to the first digit
+/// or sentence end, at most 40 characters.
+fn heading_window(body: &str) -> &str {
+    let mut end = body.len();
+    for (count, (i, c)) in body.char_indices().enumerate() {
+        if count >= 40 || c.is_ascii_digit() || matches!(c, '。' | '；' | ';' | '\n') {
+            end = i;
+            break;
+        }
+    }
+    &body[..end]
+}
+
+/// How much of `body` is heading: the whole rest of a short line, else up to the first
+/// `情况` or `事项` of the window, else the window.
+fn heading_length(body: &str, window: &str) -> usize {
+    if body.chars().count() <= 40 && !body.contains(['。', '，']) {
+        return body.len();
+    }
+    for ending in ["情况", "事项"] {
+        if let Some(p) = window.find(ending) {
+            return p + ending.len();
+        }
+    }
+    window.trim_end().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::items::TextItem;
+
+    fn text(s: &str) -> Item {
+        Item::Text(TextItem {
+            text: s.to_owned(),
+            position: None,
+            ordinal: 0,
+        })
+    }
+
+    #[test]
+    fn headings_inside_one_long_line() {
+        let line = "本报告包括总体情况、主动公开政府信息情况等六个部分。一、总体情况2019年，我区……二、主动公开政府信息情况 第二十条第（一）项规章000三、收到和处理政府信息公开申请情况三、本年度办理结果（一）予以公开7000007四、结转下年度继续办理 0 0 0 四、政府信息公开行政法复议、行政诉讼情况行政复议000000000000000 五、存在的主要问题及改进情况2019年，……六、其他需要报告的事项无。";
+        let items = vec![text(line)];
+        let found = find_headings(&items);
+        let texts: Vec<&str> = found.iter().map(|h| &line[h.start..h.end]).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "一、总体情况",
+                "二、主动公开政府信息情况",
+                "三、收到和处理政府信息公开申请情况",
+                "四、政府信息公开行政法复议、行政诉讼情况",
+                "五、存在的主要问题及改进情况",
+                "六、其他需要报告的事项",
+            ]
+        );
+    }
+
+    #[test]
+    fn lost_heading_is_skipped() {
+        let items = vec![
+            text("一、总体情况"),
+            text("三、收到和处理政府信息公开申请情况"),
+            text("五、政府信息公开工作存在的主要问题及改进情况"),
+            text("六、其他需要报告的事项"),
+        ];
+        let numbers: Vec<u8> = find_headings(&items).iter().map(|h| h.number).collect();
+        assert_eq!(numbers, vec![1, 3, 5, 6]);
+    }
+}

@@ -1,0 +1,410 @@
+//! Reading t2, t3 and t4 from table rows (grids, or separated lines).
+//!
+//! Every row group (one grid, one run of separated lines) is first assigned to a table by the
+//! labels it contains; a group of bare numbers (t4 flattened to one row of 15 values) or a
+//! continuation without labels is assigned by its shape or by the section it stands in. Rows
+//! are then matched to the template's rows by keywords of their own label cell (the cell next
+//! to the values), falling back to the whole row's labels (the spanning group labels such as
+//! `（三）不予公开`). Values are the row's own cells after its label: cells covered by a span
+//! that starts elsewhere are not values, so a value spanning two columns counts once and
+//! header/body colspans that disagree do not shift the numbers. Cells the source lacks stay
+//! `missing`.
+
+use crate::items::{Item, Row, RowCell};
+use crate::normalize::normalize_text;
+use crate::number::{Printed, classify, read_cell};
+use gongkai_model::report::empty_table;
+use gongkai_model::schema::{self, RowSpec};
+use gongkai_model::{Table, TableId, Template};
+
+const T2_CUES: &[&str] = &[
+    "第二十条",
+    "规章",
+    "规范性文件",
+    "行政许可",
+    "行政处罚",
+    "行政强制",
+    "事业性收费",
+    "集中采购",
+    "本年制发件数",
+    "本年新制作数量",
+    "信息内容",
+];
+const T3_CUES: &[&str] = &[
+    "新收",
+    "上年结转",
+    "予以公开",
+    "不予公开",
+    "国家秘密",
+    "申请人情况",
+    "自然人",
+    "商业企业",
+    "科研机构",
+    "不予处理",
+    "无法提供",
+    "结转下年度",
+];
+const T4_CUES: &[&str] = &[
+    "结果维持",
+    "结果纠正",
+    "其他结果",
+    "尚未审结",
+    "未经复议",
+    "复议后起诉",
+    "直接起诉",
+];
+
+/// A row split into its label cells and its value cells.
+struct Split<'a> {
+    /// Every label cell, spanned ones included, in order.
+    labels: Vec<&'a RowCell>,
+    /// The row's own values: origin cells after the last label cell.
+    values: Vec<&'a RowCell>,
+}
+
+impl Split<'_> {
+    fn own_key(&self) -> &str {
+        self.labels
+            .iter()
+            .rev()
+            .find(|c| !c.spanned)
+            .or(self.labels.last())
+            .map_or("", |c| c.key.as_str())
+    }
+
+    fn full_key(&self) -> String {
+        let mut out = String::new();
+        for c in &self.labels {
+            if !out.ends_with(c.key.as_str()) {
+                out.push_str(&c.key);
+            }
+        }
+        out
+    }
+
+    fn has_values(&self) -> bool {
+        !self.values.is_empty()
+    }
+
+    fn has_numbers(&self) -> bool {
+        self.values
+            .iter()
+            .any(|c| matches!(classify(&c.raw), Printed::Number { .. }))
+    }
+}
+
+fn split(row: &Row) -> Split<'_> {
+    let is_label = |c: &RowCell| matches!(classify(&c.raw), Printed::Text);
+    let last_label = row.cells.iter().rposition(is_label);
+    let labels = row.cells.iter().filter(|c| is_label(c)).collect();
+    let after = last_label.map_or(0, |i| i + 1);
+    let values = row
+        .cells
+        .get(after..)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| !c.spanned)
+        .collect();
+    Split { labels, values }
+}
+
+/// Assigns each row group to a table: `section_of_group` is the section (1–6, 0 for the
+/// preamble) the group stands in.
+pub fn classify_groups(
+    items: &[Item],
+    groups: usize,
+    section_of_group: &[u8],
+) -> Vec<Option<TableId>> {
+    let mut scores = vec![[0usize; 3]; groups];
+    let mut bare_numbers = vec![0usize; groups];
+    for item in items {
+        let Item::Row(row) = item else { continue };
+        let Some(score) = scores.get_mut(row.group) else {
+            continue;
+        };
+        for cell in &row.cells {
+            if cell.spanned {
+                continue;
+            }
+            for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
+                score[t] += cues.iter().filter(|cue| cell.key.contains(**cue)).count();
+            }
+        }
+        let s = split(row);
+        if s.labels.is_empty() && s.has_numbers() {
+            bare_numbers[row.group] = bare_numbers[row.group].max(s.values.len());
+        }
+    }
+    (0..groups)
+        .map(|g| {
+            let score = scores[g];
+            let best = (0..3).max_by_key(|&t| (score[t], std::cmp::Reverse(t)))?;
+            if score[best] > 0 {
+                return TableId::ALL.get(best).copied();
+            }
+            if bare_numbers[g] >= 15 {
+                return Some(TableId::T4);
+            }
+            match section_of_group.get(g) {
+                Some(2) => Some(TableId::T2),
+                Some(3) => Some(TableId::T3),
+                Some(4) => Some(TableId::T4),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Reads `table` of `template` from the rows of the groups assigned to it. `None` when no row
+/// of the table was found.
+pub fn read_table(
+    items: &[Item],
+    assigned: &[Option<TableId>],
+    table: TableId,
+    template: Template,
+) -> Option<Table> {
+    let rows: Vec<&Row> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Row(r) if assigned.get(r.group).copied().flatten() == Some(table) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let specs = schema::rows(template, table);
+    let mut out = empty_table(template, table);
+    let found = match table {
+        TableId::T2 => read_t2(&rows, specs, &mut out),
+        TableId::T3 => read_t3(&rows, specs, &mut out),
+        TableId::T4 => read_t4(&rows, &mut out),
+    };
+    (found > 0).then_some(out)
+}
+
+fn contains_all(key: &str, words: &[&str]) -> bool {
+    words.iter().all(|w| key.contains(w))
+}
+
+/// Extra spellings of t2 labels, beside the model's keywords.
+fn t2_alternatives(row: &str) -> &'static [&'static [&'static str]] {
+    match row {
+        "fees" => &[&["行政事业"]],
+        "procurement" => &[&["政府采购"]],
+        _ => &[],
+    }
+}
+
+fn match_t2(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    specs.iter().find(|s| {
+        contains_all(key, s.keywords) || t2_alternatives(s.key).iter().any(|a| contains_all(key, a))
+    })
+}
+
+fn read_t2(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
+    let mut found = 0;
+    for (index, row) in rows.iter().enumerate() {
+        let s = split(row);
+        if !s.has_values() {
+            continue;
+        }
+        let spec = match_t2(s.own_key(), specs).or_else(|| match_t2(&s.full_key(), specs));
+        let Some(spec) = spec else { continue };
+        let Some(cells) = out.get_mut(spec.key) else {
+            continue;
+        };
+        if cells
+            .values()
+            .any(|c| c.state != gongkai_model::CellState::Missing)
+        {
+            continue;
+        }
+        found += 1;
+        for (column, value) in spec.columns.iter().zip(&s.values) {
+            let mut cell = read_cell(&value.raw, value.position.clone());
+            if column.kind == schema::ValueKind::Amount
+                && spec.key == "procurement"
+                && cell.unit.is_none()
+                && cell.value.is_some()
+                && let Some(unit) = header_unit(&rows[..index], row.group)
+            {
+                cell = cell.with_unit(unit);
+            }
+            cells.insert(column.key.to_owned(), cell);
+        }
+    }
+    found
+}
+
+/// The unit a column header states for the procurement amount (`采购总金额（单位:万元）`).
+fn header_unit(previous: &[&Row], group: usize) -> Option<&'static str> {
+    for row in previous.iter().rev().take_while(|r| r.group == group) {
+        for cell in &row.cells {
+            if cell.key.contains("采购总金额") || cell.key.contains("单位") {
+                let text = normalize_text(&cell.raw);
+                if text.contains("万元") {
+                    return Some("万元");
+                }
+                if text.contains("亿元") {
+                    return Some("亿元");
+                }
+                if text.contains('元') {
+                    return Some("元");
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Strips list numbering from a label key: `3其他` → `其他`, `六其他处理` → `其他处理`.
+fn without_numbering(key: &str) -> &str {
+    let trimmed = key.trim_start_matches(|c: char| c.is_ascii_digit());
+    trimmed.trim_start_matches(|c: char| "一二三四五六七八九十".contains(c))
+}
+
+/// Extra spellings of t3 labels (typos seen in real reports), beside the model's keywords.
+fn t3_alternatives(row: &str) -> &'static [&'static [&'static str]] {
+    match row {
+        "denied_prohibited_by_law" => &[&["法律行政"], &["行政法规"]],
+        "denied_security_stability" => &[&["三安全"], &["一稳定"]],
+        "not_handled_petition" => &[&["举报投诉"]],
+        "not_handled_confirmation" => &[&["确认"]],
+        "unavailable_needs_creation" => &[&["现成信息"]],
+        "other_overdue_correction" => &[&["不补正"]],
+        "other_overdue_fee" => &[&["收费通知"]],
+        "carried_forward" => &[&["下年度", "继续办理"]],
+        _ => &[],
+    }
+}
+
+fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    if key.is_empty() {
+        return None;
+    }
+    // Generic words (`其他`, `总计`) last, so that `2.其他法律行政法规禁止公开` and
+    // `（六）其他处理1.申请人…` find their specific rows first.
+    let generic = ["other_other", "other_handling", "total_processed"];
+    let specific = specs
+        .iter()
+        .filter(|s| !generic.contains(&s.key))
+        .find(|s| {
+            contains_all(key, s.keywords)
+                || t3_alternatives(s.key).iter().any(|a| contains_all(key, a))
+        });
+    if specific.is_some() {
+        return specific;
+    }
+    let stripped = without_numbering(key);
+    if stripped == "其他"
+        && let Some(s) = specs.iter().find(|s| s.key == "other_other")
+    {
+        return Some(s);
+    }
+    if key.contains("其他处理")
+        && let Some(s) = specs.iter().find(|s| s.key == "other_handling")
+    {
+        return Some(s);
+    }
+    if key.contains("总计") {
+        return specs.iter().find(|s| s.key == "total_processed");
+    }
+    None
+}
+
+fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
+    let width = schema::T3_COLUMNS.len();
+    let mut found = 0;
+    for row in rows {
+        let s = split(row);
+        if !s.has_values() || s.labels.is_empty() {
+            continue;
+        }
+        let spec = match_t3(s.own_key(), specs).or_else(|| match_t3(&s.full_key(), specs));
+        let Some(spec) = spec else { continue };
+        let Some(cells) = out.get_mut(spec.key) else {
+            continue;
+        };
+        if cells
+            .values()
+            .any(|c| c.state != gongkai_model::CellState::Missing)
+        {
+            continue;
+        }
+        let mut values: Vec<&RowCell> = s.values.clone();
+        while values.len() > width && values.last().is_some_and(|c| c.raw.trim().is_empty()) {
+            values.pop();
+        }
+        let values = if values.len() > width {
+            &values[values.len() - width..]
+        } else {
+            &values[..]
+        };
+        found += 1;
+        for (column, value) in spec.columns.iter().zip(values) {
+            cells.insert(
+                column.key.to_owned(),
+                read_cell(&value.raw, value.position.clone()),
+            );
+        }
+    }
+    found
+}
+
+fn match_t4_block(key: &str) -> Option<&'static str> {
+    if key.contains("未经复议") || key.contains("直接起诉") {
+        Some("litigation_direct")
+    } else if key.contains("复议后起诉") || key.contains("复议后") {
+        Some("litigation_after_review")
+    } else if key.contains("行政复议") && !key.contains("诉讼") {
+        Some("review")
+    } else {
+        None
+    }
+}
+
+fn read_t4(rows: &[&Row], out: &mut Table) -> usize {
+    let blocks = ["review", "litigation_direct", "litigation_after_review"];
+    let width = schema::T4_COLUMNS.len();
+    let mut found = 0;
+    let fill = |block: &str, values: &[&RowCell], out: &mut Table| {
+        if let Some(cells) = out.get_mut(block) {
+            for (column, value) in schema::T4_COLUMNS.iter().zip(values) {
+                cells.insert(
+                    column.key.to_owned(),
+                    read_cell(&value.raw, value.position.clone()),
+                );
+            }
+        }
+    };
+    // Rows labelled by block (a vertical layout): five values each.
+    let mut bare: Vec<&RowCell> = Vec::new();
+    for row in rows {
+        let s = split(row);
+        if !s.has_values() {
+            continue;
+        }
+        if s.labels.is_empty() {
+            bare.extend(s.values.iter().copied());
+            continue;
+        }
+        if let Some(block) = match_t4_block(s.own_key())
+            && s.values.len() >= width
+            && s.has_numbers()
+        {
+            fill(block, &s.values[..width], out);
+            found += 1;
+        } else if s.values.len() >= width * blocks.len() {
+            // The data row with a row label (`数量`) before its 15 values.
+            bare.extend(s.values.iter().copied());
+        }
+    }
+    if found == 0 && !bare.is_empty() {
+        for (block, chunk) in blocks.iter().zip(bare.chunks(width)) {
+            fill(block, chunk, out);
+            found += 1;
+        }
+    }
+    found
+}

@@ -1,0 +1,98 @@
+//! Which version of the format a report follows, from the labels it prints.
+//!
+//! t2's column and row labels differ between the versions (F2019 `本年新制作数量`,
+//! `上一年项目数量`, `政府集中采购`; F2021 `本年制发件数`, `现行有效件数`, `本年收费金额`), and
+//! so do t3's last rows (F2021 `逾期不补正`, `缴纳费用`; F2019 one `其他处理` row). A report
+//! with F2021 t2 labels and only the F2019 `其他处理` row is `mixed`. The 2008-era format is
+//! recognised by its single statistics table (`政府信息公开情况统计表`, `指标名称`/`计量单位`).
+
+use crate::items::Item;
+use gongkai_model::Template;
+
+const T2_F2019: &[&str] = &[
+    "本年新制作数量",
+    "本年新公开数量",
+    "对外公开总数量",
+    "上一年项目数量",
+    "其他对外管理服务事项",
+    "政府集中采购",
+    "采购总金额",
+    "采购项目数量",
+];
+const T2_F2021: &[&str] = &[
+    "本年制发件数",
+    "本年废止件数",
+    "现行有效件数",
+    "本年收费金额",
+];
+const T3_F2021: &[&str] = &["逾期不补正", "缴纳费用", "收费通知"];
+const T3_F2019: &str = "其他处理";
+
+/// The version cues found in a document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cues {
+    pub legacy: bool,
+    pub t2_f2019: usize,
+    pub t2_f2021: usize,
+    pub t3_f2021: bool,
+    pub t3_other_handling: bool,
+}
+
+impl Cues {
+    pub fn template(&self) -> Template {
+        if self.legacy && self.t2_f2019 + self.t2_f2021 == 0 {
+            return Template::Legacy;
+        }
+        let t3 = if self.t3_f2021 {
+            Some(Template::F2021)
+        } else if self.t3_other_handling {
+            Some(Template::F2019)
+        } else {
+            None
+        };
+        let t2 = match self.t2_f2019.cmp(&self.t2_f2021) {
+            std::cmp::Ordering::Greater => Some(Template::F2019),
+            std::cmp::Ordering::Less => Some(Template::F2021),
+            std::cmp::Ordering::Equal => None,
+        };
+        match (t2, t3) {
+            (Some(Template::F2021), Some(Template::F2019)) => Template::Mixed,
+            (Some(t), _) | (None, Some(t)) => t,
+            _ => Template::Unknown,
+        }
+    }
+}
+
+pub fn cues(items: &[Item]) -> Cues {
+    let mut cues = Cues::default();
+    let mut seen19 = [false; T2_F2019.len()];
+    let mut seen21 = [false; T2_F2021.len()];
+    let mut check = |text: &str| {
+        for (i, cue) in T2_F2019.iter().enumerate() {
+            seen19[i] |= text.contains(cue);
+        }
+        for (i, cue) in T2_F2021.iter().enumerate() {
+            seen21[i] |= text.contains(cue);
+        }
+        cues.t3_f2021 |= T3_F2021.iter().any(|c| text.contains(c));
+        cues.t3_other_handling |= text.contains(T3_F2019);
+        cues.legacy |= text.contains("政府信息公开情况统计表")
+            || (text.contains("指标名称") && text.contains("计量单位"));
+    };
+    for item in items {
+        match item {
+            Item::Text(t) => {
+                let compact: String = t.text.chars().filter(|c| !c.is_whitespace()).collect();
+                check(&compact);
+            }
+            Item::Row(r) => {
+                for c in &r.cells {
+                    check(&c.key);
+                }
+            }
+        }
+    }
+    cues.t2_f2019 = seen19.iter().filter(|s| **s).count();
+    cues.t2_f2021 = seen21.iter().filter(|s| **s).count();
+    cues
+}
