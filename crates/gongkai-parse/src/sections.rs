@@ -117,16 +117,18 @@ fn heading_window(body: &str) -> &str {
     &body[..end]
 }
 
-/// How much of `body` is heading: the whole rest of a short line, else up to the first
-/// `情况` or `事项` of the window, else the window.
+/// How much of `body` is heading: up to the first `情况` or `事项` of the window, else the
+/// whole rest of a short line, else the window.
 fn heading_length(body: &str, window: &str) -> usize {
+    let ending = ["情况", "事项"]
+        .iter()
+        .filter_map(|e| window.find(e).map(|p| p + e.len()))
+        .min();
+    if let Some(end) = ending {
+        return end;
+    }
     if body.chars().count() <= 40 && !body.contains(['。', '，']) {
         return body.len();
-    }
-    for ending in ["情况", "事项"] {
-        if let Some(p) = window.find(ending) {
-            return p + ending.len();
-        }
     }
     window.trim_end().len()
 }

@@ -31,7 +31,10 @@ const T3_F2019: &str = "其他处理";
 /// The version cues found in a document.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cues {
+    /// `指标名称` and `计量单位`: the header of the 2008-era statistics table.
     pub legacy: bool,
+    /// `政府信息公开情况统计表`, a weaker sign (modern reports may name it too).
+    pub legacy_title: bool,
     pub t2_f2019: usize,
     pub t2_f2021: usize,
     pub t3_f2021: bool,
@@ -40,7 +43,10 @@ pub struct Cues {
 
 impl Cues {
     pub fn template(&self) -> Template {
-        if self.legacy && self.t2_f2019 + self.t2_f2021 == 0 {
+        // The old format's prose may name modern categories (`政府集中采购项目类信息`), so
+        // a few modern cues do not outweigh the old table's own header.
+        let modern = self.t2_f2019 + self.t2_f2021;
+        if (self.legacy && modern < 3) || (self.legacy_title && modern == 0) {
             return Template::Legacy;
         }
         let t3 = if self.t3_f2021 {
@@ -76,8 +82,8 @@ pub fn cues(items: &[Item]) -> Cues {
         }
         cues.t3_f2021 |= T3_F2021.iter().any(|c| text.contains(c));
         cues.t3_other_handling |= text.contains(T3_F2019);
-        cues.legacy |= text.contains("政府信息公开情况统计表")
-            || (text.contains("指标名称") && text.contains("计量单位"));
+        cues.legacy_title |= text.contains("政府信息公开情况统计表");
+        cues.legacy |= text.contains("指标名称") && text.contains("计量单位");
     };
     for item in items {
         match item {
