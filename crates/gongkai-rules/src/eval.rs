@@ -176,6 +176,27 @@ pub(crate) fn describe_cells(template: Template, cells: &[Unusable]) -> (String,
     }
     let mut zh = Vec::new();
     let mut en = Vec::new();
+    // Long runs of whole rows in the same state (a truncated table) read as a range.
+    let whole =
+        |group: &[&Unusable]| group.len() > 2 && group.iter().all(|c| c.state == group[0].state);
+    if rows.len() > 3 && rows.iter().all(|(_, g)| whole(g)) {
+        let states: Vec<Option<CellState>> = rows.iter().map(|(_, g)| g[0].state).collect();
+        if states.iter().all(|s| *s == states[0]) {
+            let table = rows[0].1[0].table;
+            let first = row_label(template, table, rows[0].0);
+            let last = row_label(template, table, rows[rows.len() - 1].0);
+            let (state_zh, state_en) = unusable_state(states[0]);
+            return (
+                format!("「{first}」至「{last}」共 {} 行均{state_zh}", rows.len()),
+                format!(
+                    "{} rows from {} to {} {state_en}",
+                    rows.len(),
+                    rows[0].0,
+                    rows[rows.len() - 1].0
+                ),
+            );
+        }
+    }
     for (row, group) in rows {
         let table = group.first().map_or(TableId::T3, |c| c.table);
         let label = row_label(template, table, row);

@@ -327,7 +327,7 @@ fn compare(
                 "P-NUMBERS",
                 Severity::Warning,
                 format!(
-                    "无法核验：{place}正文称“{quote}”（{}{stated} 件），但表格中对应的单元格缺失或无法确定（{zh_cells}）。",
+                    "无法核验：{place}正文称“{quote}”（{} {stated} 件），但表格中对应的单元格缺失或无法确定（{zh_cells}）。",
                     kind.zh()
                 ),
                 format!("P-NUMBERS cannot check the prose figure {stated} ({kind:?}): {en_cells}"),
@@ -352,7 +352,7 @@ fn compare(
             "P-NUMBERS",
             Severity::Info,
             format!(
-                "{place}正文所述“{quote}”（{}{stated} 件）的统计范围（“{word}”）与表格不同：{table_text}为 {main}。范围不同，不视为矛盾。",
+                "{place}正文所述“{quote}”（{} {stated} 件）的统计范围（“{word}”）与表格不同：{table_text}为 {main}。范围不同，不视为矛盾。",
                 kind.zh()
             ),
             format!(
@@ -363,7 +363,7 @@ fn compare(
             "P-NUMBERS",
             Severity::Warning,
             format!(
-                "{place}正文称“{quote}”（{}{stated} 件），但{table_text}为 {main}，二者不一致。",
+                "{place}正文称“{quote}”（{} {stated} 件），但{table_text}为 {main}，二者不一致。",
                 kind.zh()
             ),
             format!("the prose states {stated} ({kind:?}), the table has {main}"),

@@ -159,16 +159,22 @@ pub(crate) fn empty(report: &Report, out: &mut Findings) {
         else {
             continue;
         };
-        let empty = compact(&s.text).is_empty();
+        // Some readers keep a short content on the heading's line (`六、其他需要报告的事项 无`).
+        let on_heading = s
+            .heading
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, rest)| rest.trim());
+        let content = format!("{on_heading}{}", s.text);
+        let empty = compact(&content).is_empty();
         let zh = if empty {
             format!(
                 "第{}部分“{heading}”没有内容。",
                 if number == 5 { "五" } else { "六" }
             )
-        } else if !may_say_none && says_nothing(&s.text) {
+        } else if !may_say_none && says_nothing(&content) {
             format!(
                 "第五部分“{heading}”只写了“{}”；该部分应说明存在的问题和改进情况。",
-                compact(&s.text)
+                compact(&content)
             )
         } else {
             continue;

@@ -39,10 +39,10 @@ pub(crate) fn metadata(report: &Report, out: &mut Findings) {
 
 fn template_name(t: Template) -> &'static str {
     match t {
-        Template::F2019 => "2019 年版（国办公开办函〔2019〕60号）",
-        Template::F2021 => "2021 年版（国办公开办函〔2021〕30号）",
+        Template::F2019 => "2019 年版格式（国办公开办函〔2019〕60号）",
+        Template::F2021 => "2021 年版格式（国办公开办函〔2021〕30号）",
         Template::Mixed => "两版混用",
-        Template::Legacy => "2008 年版（政府信息公开情况统计表）",
+        Template::Legacy => "2008 年版格式（政府信息公开情况统计表）",
         Template::Unknown => "未能识别的版本",
     }
 }
@@ -68,7 +68,7 @@ pub(crate) fn template(report: &Report, out: &mut Findings) {
             };
             let year_note = match report.year {
                 Some(y) if y >= 2019 => format!(
-                    "；{y} 年度报告应使用{}",
+                    "；{y} 年度报告应使用 {}",
                     template_name(Template::expected_for_year(y))
                 ),
                 _ => String::new(),
@@ -109,10 +109,12 @@ pub(crate) fn template(report: &Report, out: &mut Findings) {
             let rows_zh = if foreign.is_empty() {
                 String::new()
             } else {
-                format!("，保留了另一版的行：{}", foreign.join("、"))
+                format!("，但保留了 2019 年版的行：{}", foreign.join("、"))
             };
             let year_note = match (report.year, expected) {
-                (Some(y), Some(t)) => format!("（{y} 年度报告应使用{}）", template_name(t)),
+                (Some(y), Some(t @ Template::F2019)) => {
+                    format!("；{y} 年度报告应使用 {}", template_name(t))
+                }
                 _ => String::new(),
             };
             let (e, a) = observed(expected);
@@ -142,7 +144,7 @@ pub(crate) fn template(report: &Report, out: &mut Findings) {
                         "S-TEMPLATE",
                         Severity::Warning,
                         format!(
-                            "{year} 年度报告应使用{}，但本报告使用的是{}。",
+                            "{year} 年度报告应使用 {}，但本报告使用的是 {}。",
                             template_name(want),
                             template_name(t)
                         ),
@@ -401,11 +403,11 @@ pub(crate) fn tables_incomplete(report: &Report, out: &mut Findings) {
             } else {
                 String::new()
             };
-            parts.push(format!(
-                "缺少 {} 行{cut}：{}",
-                missing_rows.len(),
-                labels.join("、")
-            ));
+            let listed = match (truncated, labels.first(), labels.last()) {
+                (true, Some(first), Some(last)) if labels.len() > 5 => format!("{first}至{last}"),
+                _ => labels.join("、"),
+            };
+            parts.push(format!("缺少 {} 行{cut}：{listed}", missing_rows.len()));
         }
         if !missing_cells.is_empty() {
             let labels: Vec<String> = missing_cells

@@ -1,0 +1,168 @@
+//! `gongkai check FILE... [--json]`: read each report (a file, or `-` for standard input), run
+//! the engine (format sniffing, reading, the rules) and print the result — for a person as
+//! aligned tables and grouped findings, or with `--json` as the §8 object, one per line.
+//!
+//! Exit code: 0 when no report has an error finding, 1 when one has, 2 when an input could not
+//! be read at all (the reason goes to standard error in Chinese and English, naming the file).
+//! Every input is processed even after one fails.
+
+mod text;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use gongkai_model::CheckedReport;
+use std::io::{IsTerminal as _, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// When to colour the output for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// 报告文件（.txt .md .html .pdf .docx）；`-` 读标准输入 / report files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// 输出 §8 的 JSON，每个报告一行 / print the §8 JSON object, one line per report.
+    #[arg(long)]
+    json: bool,
+    /// 颜色 / colour: auto (terminal only, respects NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// 标准输入的文件名（`.md` 表示 Markdown）/ the name recorded for `-` (`.md` reads Markdown).
+    #[arg(long, value_name = "NAME", default_value = "stdin")]
+    stdin_name: String,
+    /// 单个报告的最大字节数 / largest report accepted, in bytes.
+    #[arg(long, env = "MAX_REPORT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_report_bytes: u64,
+}
+
+/// Why an input could not be read at all.
+#[derive(Debug)]
+enum InputError {
+    Io(std::io::Error),
+    TooLarge { limit: u64 },
+    Unreadable(gongkai_engine::ReadError),
+}
+
+impl InputError {
+    /// The reason in Chinese and in English.
+    fn describe(&self) -> (String, String) {
+        match self {
+            InputError::Io(e) => {
+                let zh = match e.kind() {
+                    std::io::ErrorKind::NotFound => "文件不存在",
+                    std::io::ErrorKind::PermissionDenied => "没有读取权限",
+                    std::io::ErrorKind::IsADirectory => "这是一个目录，不是文件",
+                    _ => "读取失败",
+                };
+                (zh.to_owned(), e.to_string())
+            }
+            InputError::TooLarge { limit } => (
+                format!("文件超过 {limit} 字节的上限（MAX_REPORT_BYTES）"),
+                format!("larger than the limit of {limit} bytes (MAX_REPORT_BYTES)"),
+            ),
+            InputError::Unreadable(e) => (e.message_zh(), e.to_string()),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes; more is an error rather than a silent truncation.
+fn read_limited(reader: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(InputError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(InputError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+fn read_input(file: &str, stdin_name: &str, limit: u64) -> Result<(Vec<u8>, String), InputError> {
+    if file == "-" {
+        return Ok((
+            read_limited(std::io::stdin().lock(), limit)?,
+            stdin_name.to_owned(),
+        ));
+    }
+    let path = Path::new(file);
+    if path.is_dir() {
+        return Err(InputError::Io(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let handle = std::fs::File::open(path).map_err(InputError::Io)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned());
+    Ok((read_limited(handle, limit)?, name))
+}
+
+fn check_one(file: &str, args: &CheckArgs) -> Result<CheckedReport, InputError> {
+    let limit = args.max_report_bytes;
+    let (bytes, name) = read_input(file, &args.stdin_name, limit)?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let (source, report) =
+        gongkai_engine::read_limited(&bytes, &name, limit).map_err(InputError::Unreadable)?;
+    Ok(gongkai_engine::check_report(source, report))
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let color = !args.json && use_color(args.color);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut unreadable = false;
+    let mut errors = false;
+    for (n, file) in args.files.iter().enumerate() {
+        match check_one(file, args) {
+            Ok(checked) => {
+                errors |= checked.summary.errors > 0;
+                if args.json {
+                    let line = serde_json::to_string(&checked)
+                        .context("serialising the checked report")?;
+                    writeln!(out, "{line}").context("writing to standard output")?;
+                } else {
+                    if n > 0 {
+                        writeln!(out).context("writing to standard output")?;
+                    }
+                    out.write_all(text::render(&checked, color).as_bytes())
+                        .context("writing to standard output")?;
+                }
+            }
+            Err(e) => {
+                unreadable = true;
+                let (zh, en) = e.describe();
+                out.flush().context("writing to standard output")?;
+                eprintln!("gongkai: 无法读取 {file}：{zh}\ngongkai: cannot read {file}: {en}");
+            }
+        }
+    }
+    out.flush().context("writing to standard output")?;
+    Ok(ExitCode::from(if unreadable {
+        2
+    } else if errors {
+        1
+    } else {
+        0
+    }))
+}
