@@ -1,0 +1,197 @@
+//! The PostgreSQL archive of gongkai: every submitted document, where it stands in the
+//! pipeline, the events of each stage, and the checked report it became — with its cells
+//! (exact NUMERIC) and findings as rows, and the version series of each agency's yearly report.
+//!
+//! # Use
+//!
+//! [`Archive::connect`] creates the database if it is missing, applies the embedded migrations
+//! (idempotent; concurrent services serialise on sqlx's advisory lock) and opens a pool. Then:
+//!
+//! * the gateway calls [`Archive::record_submission`] (duplicate detection by bytes and by
+//!   idempotency key, race-free), [`Archive::get_report`], [`Archive::list_reports`],
+//!   [`Archive::document_ref`], [`Archive::status`] and streams [`Archive::watch`];
+//! * the workers call [`Archive::record_event`] after each stage run,
+//!   [`Archive::previous_year`] for the X-* rules, and [`Archive::archive_checked`] or
+//!   [`Archive::archive_failed`] at the end.
+//!
+//! Every write is keyed so that a redelivered message changes nothing: events by
+//! (report, stage, attempt, outcome), archived content by report id.
+//!
+//! # Schema
+//!
+//! | table | key | holds |
+//! |---|---|---|
+//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
+//! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
+//! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
+//! | `cells` | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order |
+//! | `findings` | (`report_id`, `ordinal`) | every finding: rule, severity, cell, expected/actual (jsonb, number or text), messages, rules version |
+//!
+//! Why these keys:
+//!
+//! * **Duplicates** are decided by the database, not by a read-then-write: the submission is an
+//!   `INSERT … ON CONFLICT DO NOTHING` against the unique `sha256` and `idempotency_key`; the
+//!   loser of a race waits for the winner's commit and then reads the winner's `report_id`.
+//! * **Redelivery**: an event's identity is the run that produced it (report, stage, attempt,
+//!   outcome), so recording it again is `ON CONFLICT DO NOTHING`; `archive_checked` locks the
+//!   report row and does nothing when the report is already `ARCHIVED`, so cells, findings and
+//!   versions are written exactly once.
+//! * **Versions**: a corrected re-publication for the same (agency, year) is a different
+//!   document (different bytes), so a new `report_id`; archiving it bumps
+//!   `report_series.latest_version` with one upsert (row-locked, race-free), stores that number
+//!   in `reports.version` (unique per agency and year) and moves `current_report_id` to it. Older
+//!   versions stay queryable by their id. Reports without an agency or a year have no version.
+//! * **Exactness**: values are `numeric` from `rust_decimal::Decimal` (scale kept:
+//!   `73802895.90` stays `73802895.90`); `checked` is `json`, not `jsonb`, because jsonb
+//!   reorders object keys and a table's printed row order lives in its key order. The model
+//!   serialises decimals as exact JSON numbers, so the JSON round trip is exact too.
+//! * **Status** only moves forward (`RECEIVED → PARSED → VALIDATED → ARCHIVED`, or `FAILED`);
+//!   a late or duplicate event never moves it back. `FAILED` is left only by a later successful
+//!   run (a redriven message) or by archiving; `ARCHIVED` is final.
+//! * **Watching**: every event insert sends `pg_notify('gongkai_events', report_id)` in its
+//!   transaction (delivered on commit). One shared `PgListener` per [`Archive`] fans the
+//!   notifications out to the watchers, which re-read the report's events from the table;
+//!   a watcher listens before it reads, and also re-reads every few seconds, so no event is lost
+//!   across reconnections.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod read;
+pub mod testing;
+mod types;
+mod watch;
+mod write;
+
+pub use error::{ArchiveError, Result};
+pub use types::{
+    Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
+    ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted,
+};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The migrations under `crates/gongkai-archive/migrations/`, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The channel every event insert notifies, with the report id as payload.
+pub const EVENTS_CHANNEL: &str = "gongkai_events";
+
+/// A handle on the archive: a connection pool plus the shared listener behind
+/// [`Archive::watch`]. Cheap to clone; clones share both.
+#[derive(Clone)]
+pub struct Archive {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    hub: watch::Hub,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("pool", &self.inner.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Archive {
+    /// Connects to `database_url` (`postgres://user@host:port/dbname`), creating the database
+    /// when it does not exist (through the `postgres` maintenance database; a concurrent
+    /// creation by another service is fine), applies the migrations and opens a pool of 10.
+    pub async fn connect(database_url: &str) -> Result<Archive> {
+        Archive::connect_with_pool_size(database_url, 10).await
+    }
+
+    /// [`Archive::connect`] with a chosen pool size.
+    pub async fn connect_with_pool_size(
+        database_url: &str,
+        max_connections: u32,
+    ) -> Result<Archive> {
+        let options = PgConnectOptions::from_str(database_url).map_err(|e| {
+            ArchiveError::InvalidArgument(format!("database URL {database_url:?}: {e}"))
+        })?;
+        ensure_database(&options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(ArchiveError::db("connecting to the archive database"))?;
+        Archive::from_pool(pool).await
+    }
+
+    /// Wraps an existing pool, applying the migrations first.
+    pub async fn from_pool(pool: PgPool) -> Result<Archive> {
+        MIGRATOR.run(&pool).await?;
+        Ok(Archive {
+            inner: Arc::new(Inner {
+                pool,
+                hub: watch::Hub::default(),
+            }),
+        })
+    }
+
+    /// The pool, for health checks and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Checks that the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.pool)
+            .await
+            .map_err(ArchiveError::db("pinging the archive database"))?;
+        Ok(())
+    }
+}
+
+/// Creates the database named in `options` when connecting to it says it does not exist.
+async fn ensure_database(options: &PgConnectOptions) -> Result<()> {
+    let attempt = options.connect().await;
+    let missing = match attempt {
+        Ok(connection) => {
+            // Closing politely is a courtesy; a failure here does not matter.
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        Err(sqlx::Error::Database(ref db)) if db.code().as_deref() == Some("3D000") => true,
+        Err(e) => return Err(ArchiveError::db("connecting to the archive database")(e)),
+    };
+    debug_assert!(missing);
+    let name = options
+        .get_database()
+        .unwrap_or_else(|| options.get_username())
+        .to_owned();
+    tracing::info!(database = %name, "creating the archive database");
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .map_err(ArchiveError::db(
+            "connecting to the postgres maintenance database",
+        ))?;
+    let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    let created = sqlx::query(sqlx::AssertSqlSafe(create))
+        .execute(&mut admin)
+        .await;
+    let _ = admin.close().await;
+    match created {
+        Ok(_) => Ok(()),
+        // 42P04 duplicate_database; 23505 when two creations race on pg_database's unique index.
+        Err(sqlx::Error::Database(ref db))
+            if matches!(db.code().as_deref(), Some("42P04") | Some("23505")) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(ArchiveError::db("creating the archive database")(e)),
+    }
+}

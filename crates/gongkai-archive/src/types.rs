@@ -1,0 +1,343 @@
+//! The values that go into and come out of the archive: pipeline statuses, stages and event
+//! outcomes (stored as the text of their `as_str`), submissions, events, stored reports,
+//! listing filters and pages.
+
+use chrono::{DateTime, Utc};
+use gongkai_model::{CellState, CheckedReport, Finding, Position, Report, TableId, Template};
+use rust_decimal::Decimal;
+use std::fmt;
+use uuid::Uuid;
+
+/// Where a report stands in the pipeline. It only moves forward
+/// (`RECEIVED → PARSED → VALIDATED → ARCHIVED`, or to `FAILED` from any non-final status);
+/// `ARCHIVED` and `FAILED` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The bytes are stored and the submission recorded.
+    Received,
+    /// The parse stage read a `Report` from the bytes.
+    Parsed,
+    /// The validate stage ran the rules.
+    Validated,
+    /// The checked report is in the archive (with or without error findings).
+    Archived,
+    /// The report could not be read at all (or processing gave up); the reason is kept.
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Received,
+        Status::Parsed,
+        Status::Validated,
+        Status::Archived,
+        Status::Failed,
+    ];
+
+    /// The stored and wire form: `RECEIVED`, `PARSED`, `VALIDATED`, `ARCHIVED`, `FAILED`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "RECEIVED",
+            Status::Parsed => "PARSED",
+            Status::Validated => "VALIDATED",
+            Status::Archived => "ARCHIVED",
+            Status::Failed => "FAILED",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == id)
+    }
+
+    /// `ARCHIVED` or `FAILED`: nothing more will happen to the report.
+    pub const fn is_final(self) -> bool {
+        matches!(self, Status::Archived | Status::Failed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stage of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The gateway accepted the bytes (recorded by [`crate::Archive::record_submission`]).
+    Receive,
+    Parse,
+    Validate,
+    Archive,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [
+        Stage::Receive,
+        Stage::Parse,
+        Stage::Validate,
+        Stage::Archive,
+    ];
+
+    /// The stored form: `receive`, `parse`, `validate`, `archive`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stage::Receive => "receive",
+            Stage::Parse => "parse",
+            Stage::Validate => "validate",
+            Stage::Archive => "archive",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == id)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one run of a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The stage did its work.
+    Succeeded,
+    /// The stage failed in a way that may pass on a later attempt (the message goes to retry).
+    Retrying,
+    /// The stage failed for good.
+    Failed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Succeeded, Outcome::Retrying, Outcome::Failed];
+
+    /// The stored form: `succeeded`, `retrying`, `failed`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Retrying => "retrying",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|s| s.as_str() == id)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A document the gateway accepted, after its bytes were stored in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubmission {
+    /// Lower-case hex SHA-256 of the bytes (64 characters). Unique: the same bytes submitted
+    /// again are the same report.
+    pub sha256: String,
+    /// The client's idempotency key, if it sent one. Unique: the same key is the same report,
+    /// whatever the bytes.
+    pub idempotency_key: Option<String>,
+    pub filename: String,
+    /// The media type the client declared, if any; replaced by the sniffed one on archiving.
+    pub media_type: Option<String>,
+    pub size_bytes: u64,
+    /// Where the bytes are in the blob store (`sha256/<hex>`).
+    pub blob_key: String,
+    /// Which system submitted the document (free text from the client).
+    pub source_system: Option<String>,
+    /// When the gateway started receiving the document: the start of the `receive` event.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The answer to [`crate::Archive::record_submission`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub report_id: Uuid,
+    /// The same bytes or the same idempotency key were submitted before: `report_id` is the
+    /// earlier report's, nothing new was recorded and nothing should be published.
+    pub duplicate: bool,
+}
+
+/// One run of one stage, to record with [`crate::Archive::record_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub stage: Stage,
+    /// 1 for the first delivery of the stage's message, counted up by retries. Together with
+    /// the report id and the stage it identifies the run: recording the same run twice (a
+    /// redelivered message) keeps the first record and changes nothing.
+    pub attempt: u32,
+    /// The status the stage moves the report to (`PARSED`, `VALIDATED`, `FAILED`), or `None`
+    /// when it does not move it (a run that will be retried). `ARCHIVED` is refused here: it is
+    /// set by [`crate::Archive::archive_checked`] together with the content.
+    pub status: Option<Status>,
+    pub outcome: Outcome,
+    /// What happened, for people (the failure reason when `status` is `FAILED`).
+    pub detail: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// The run of the archive stage that calls [`crate::Archive::archive_checked`] or
+/// [`crate::Archive::archive_failed`]: its start (the event's `started_at`; it finishes when the
+/// transaction commits) and its attempt number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageRun {
+    pub started_at: DateTime<Utc>,
+    pub attempt: u32,
+}
+
+impl StageRun {
+    /// A first attempt that started now.
+    pub fn now() -> StageRun {
+        StageRun {
+            started_at: Utc::now(),
+            attempt: 1,
+        }
+    }
+}
+
+/// A recorded event, as [`crate::Archive::watch`] and [`StoredReport::events`] give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Archive-wide order of recording; events of one report come in this order.
+    pub seq: i64,
+    pub report_id: Uuid,
+    pub stage: Stage,
+    pub attempt: u32,
+    /// The report's status once this event was recorded.
+    pub status: Status,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The answer to [`crate::Archive::archive_checked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Archived {
+    /// The version of the report within its (agency, year), `None` when the report names no
+    /// agency or no year (it then belongs to no series).
+    pub version: Option<u32>,
+    /// The report was archived before (a redelivered message): nothing was changed.
+    pub already_archived: bool,
+}
+
+/// One value cell as stored in the `cells` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCell {
+    pub table: TableId,
+    pub row: String,
+    pub column: String,
+    /// Exact, with the scale it was printed with (`73802895.90`).
+    pub value: Option<Decimal>,
+    pub text: String,
+    pub state: CellState,
+    pub unit: Option<String>,
+    pub position: Option<Position>,
+    pub candidates: Vec<Decimal>,
+}
+
+/// Everything the archive knows about one report (what GetReport returns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    pub report_id: Uuid,
+    pub status: Status,
+    /// For `FAILED` reports: the stage that failed and why.
+    pub failure_stage: Option<Stage>,
+    pub failure_reason: Option<String>,
+    // The submission.
+    pub filename: String,
+    pub sha256: String,
+    pub blob_key: String,
+    pub media_type: Option<String>,
+    pub size_bytes: u64,
+    pub source_system: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the report reached `ARCHIVED` or `FAILED`.
+    pub finished_at: Option<DateTime<Utc>>,
+    // The archived content (all `None`/empty before `ARCHIVED`).
+    pub agency: Option<String>,
+    pub year: Option<u16>,
+    pub template: Option<Template>,
+    pub rules_version: Option<String>,
+    /// Version within (agency, year), and whether it is the current one.
+    pub version: Option<u32>,
+    pub is_current: bool,
+    /// The checked report exactly as archived (tables in printed order, exact decimals).
+    pub checked: Option<CheckedReport>,
+    /// The cells from the `cells` table, in printed order (t2, t3, t4).
+    pub cells: Vec<StoredCell>,
+    /// Every event of the report, in order.
+    pub events: Vec<Event>,
+}
+
+impl StoredReport {
+    /// The findings of the archived report (none before it is archived).
+    pub fn findings(&self) -> &[Finding] {
+        self.checked.as_ref().map_or(&[], |c| c.findings.as_slice())
+    }
+
+    /// The parsed report, once archived.
+    pub fn report(&self) -> Option<&Report> {
+        self.checked.as_ref().map(|c| &c.report)
+    }
+}
+
+/// What [`crate::Archive::list_reports`] selects; every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// The agency name contains this text (exact characters, no wildcards).
+    pub agency_contains: Option<String>,
+    pub year: Option<u16>,
+    pub template: Option<Template>,
+    pub status: Option<Status>,
+    /// `Some(true)`: only archived reports with at least one error finding; `Some(false)`:
+    /// only archived reports without one.
+    pub has_errors: Option<bool>,
+}
+
+/// One line of a report listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSummary {
+    pub report_id: Uuid,
+    pub status: Status,
+    pub filename: String,
+    pub agency: Option<String>,
+    pub year: Option<u16>,
+    pub template: Option<Template>,
+    pub version: Option<u32>,
+    pub is_current: bool,
+    pub errors: u32,
+    pub warnings: u32,
+    pub infos: u32,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of a listing, newest submission first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPage {
+    pub reports: Vec<ReportSummary>,
+    /// Pass it back to get the next page; `None` on the last page. Opaque.
+    pub next_page_token: Option<String>,
+}
+
+/// Where a report's original bytes are (for GetDocument).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRef {
+    pub report_id: Uuid,
+    pub blob_key: String,
+    pub filename: String,
+    pub media_type: Option<String>,
+    pub size_bytes: u64,
+    pub sha256: String,
+}
