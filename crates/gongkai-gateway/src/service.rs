@@ -1,0 +1,483 @@
+//! `gongkai.v1.ReportService`: validation of each request, then the blob store, the archive
+//! and the broker in the order that keeps a submission safe — bytes stored before they are
+//! recorded, recorded before they are queued, and the caller answered only once the broker
+//! has confirmed the message.
+
+use crate::config::GatewayConfig;
+use crate::convert;
+use crate::error::{archive_status, blob_status, publish_status, timeout_status};
+use bytes::Bytes;
+use chrono::Utc;
+use futures::stream::{BoxStream, StreamExt};
+use gongkai_archive::{
+    Archive, EventRecord, ListFilter, NewSubmission, Outcome, Stage as ArchiveStage, Status,
+};
+use gongkai_blob::BlobStore;
+use gongkai_model::Template;
+use gongkai_proto::v1;
+use gongkai_queue::{Publisher, Stage, StageMessage};
+use gongkai_telemetry::Metrics;
+use std::future::Future;
+use std::time::Duration;
+use tonic::{Request, Response, Status as GrpcStatus, Streaming};
+use uuid::Uuid;
+
+/// Longest accepted file name, source system and idempotency key, in characters.
+const MAX_NAME_CHARS: usize = 1024;
+/// The size of the chunks GetDocument sends.
+const DOCUMENT_CHUNK_BYTES: usize = 256 * 1024;
+/// How many items of one SubmitReports stream are in flight at once.
+const BULK_CONCURRENCY: usize = 16;
+
+/// The service's state; cheap to clone.
+#[derive(Clone)]
+pub struct ReportServiceImpl {
+    pub(crate) blobs: BlobStore,
+    pub(crate) archive: Archive,
+    pub(crate) publisher: Publisher,
+    pub(crate) metrics: Option<Metrics>,
+    pub(crate) max_report_bytes: usize,
+    pub(crate) archive_timeout: Duration,
+}
+
+impl std::fmt::Debug for ReportServiceImpl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportServiceImpl")
+            .field("blobs", &self.blobs)
+            .field("max_report_bytes", &self.max_report_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReportServiceImpl {
+    pub(crate) fn new(
+        config: &GatewayConfig,
+        blobs: BlobStore,
+        archive: Archive,
+        publisher: Publisher,
+        metrics: Option<Metrics>,
+    ) -> ReportServiceImpl {
+        ReportServiceImpl {
+            blobs,
+            archive,
+            publisher: publisher.with_timeout(config.confirm_timeout()),
+            metrics,
+            max_report_bytes: config.max_report_bytes,
+            archive_timeout: config.archive_timeout(),
+        }
+    }
+
+    /// Runs an archive call with the archive timeout: a database that hangs is UNAVAILABLE.
+    async fn archive_call<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = gongkai_archive::Result<T>>,
+    ) -> Result<T, GrpcStatus> {
+        match tokio::time::timeout(self.archive_timeout, call).await {
+            Ok(result) => result.map_err(archive_status),
+            Err(_) => Err(timeout_status(what, self.archive_timeout)),
+        }
+    }
+
+    fn validate(&self, request: &v1::SubmitReportRequest) -> Result<(), GrpcStatus> {
+        if request.content.is_empty() {
+            return Err(GrpcStatus::invalid_argument(
+                "content is empty: send the bytes of the report document",
+            ));
+        }
+        if request.content.len() > self.max_report_bytes {
+            return Err(GrpcStatus::resource_exhausted(format!(
+                "content is {} bytes; the largest report accepted is {} bytes (MAX_REPORT_BYTES)",
+                request.content.len(),
+                self.max_report_bytes
+            )));
+        }
+        for (field, value) in [
+            ("filename", Some(request.filename.as_str())),
+            ("source_system", Some(request.source_system.as_str())),
+            ("media_type", request.media_type.as_deref()),
+            ("idempotency_key", request.idempotency_key.as_deref()),
+        ] {
+            if let Some(value) = value
+                && value.chars().count() > MAX_NAME_CHARS
+            {
+                return Err(GrpcStatus::invalid_argument(format!(
+                    "{field} is longer than {MAX_NAME_CHARS} characters"
+                )));
+            }
+            if value.is_some_and(|v| v.chars().any(char::is_control)) {
+                return Err(GrpcStatus::invalid_argument(format!(
+                    "{field} contains control characters"
+                )));
+            }
+        }
+        if request
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
+            return Err(GrpcStatus::invalid_argument(
+                "idempotency_key is empty; leave it unset instead",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The whole submission of one report.
+    pub(crate) async fn submit(
+        &self,
+        request: v1::SubmitReportRequest,
+    ) -> Result<v1::SubmitReportResponse, GrpcStatus> {
+        let received_at = Utc::now();
+        self.validate(&request)?;
+        let size_bytes = request.content.len() as u64;
+        let stored = self
+            .blobs
+            .put_content(Bytes::from(request.content))
+            .await
+            .map_err(blob_status)?;
+        let filename = if request.filename.trim().is_empty() {
+            "unnamed".to_owned()
+        } else {
+            request.filename
+        };
+        let source_system = Some(request.source_system).filter(|s| !s.trim().is_empty());
+        let submission = NewSubmission {
+            sha256: stored.sha256.clone(),
+            idempotency_key: request.idempotency_key,
+            filename: filename.clone(),
+            media_type: request.media_type.filter(|m| !m.trim().is_empty()),
+            size_bytes,
+            blob_key: stored.key.clone(),
+            source_system: source_system.clone(),
+            received_at,
+        };
+        let submitted = self
+            .archive_call(
+                "the archive (recording the submission)",
+                self.archive.record_submission(&submission),
+            )
+            .await?;
+        let message = StageMessage {
+            report_id: submitted.report_id,
+            sha256: stored.sha256.clone(),
+            blob_key: stored.key,
+            filename,
+            source_system,
+            attempt: 0,
+        };
+        if submitted.duplicate {
+            let status = self.settle_duplicate(&message).await?;
+            tracing::info!(report_id = %submitted.report_id, status = status.as_str(), "duplicate submission");
+            return Ok(v1::SubmitReportResponse {
+                report_id: submitted.report_id.to_string(),
+                status: convert::status(status) as i32,
+                duplicate: true,
+                sha256: stored.sha256,
+                index: 0,
+                error: None,
+            });
+        }
+        self.publish(&message, 1).await?;
+        tracing::info!(report_id = %submitted.report_id, size_bytes, "report received");
+        Ok(v1::SubmitReportResponse {
+            report_id: submitted.report_id.to_string(),
+            status: v1::ReportStatus::Received as i32,
+            duplicate: false,
+            sha256: stored.sha256,
+            index: 0,
+            error: None,
+        })
+    }
+
+    /// Publishes the parse message and waits for the confirm. When the broker does not
+    /// confirm, the failure is recorded as a `receive` run to retry (`attempt`), so that
+    /// resubmitting the same report queues it instead of being taken for a duplicate that is
+    /// already in the pipeline.
+    async fn publish(&self, message: &StageMessage, attempt: u32) -> Result<(), GrpcStatus> {
+        let started_at = Utc::now();
+        let headers = gongkai_telemetry::inject_amqp(&gongkai_telemetry::current_context());
+        match self.publisher.publish(Stage::Parse, message, headers).await {
+            Ok(()) => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.published(Stage::Parse.as_str());
+                }
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(report_id = %message.report_id, %error, "publish not confirmed");
+                let record = EventRecord {
+                    stage: ArchiveStage::Receive,
+                    attempt: attempt + 1,
+                    status: None,
+                    outcome: Outcome::Retrying,
+                    detail: Some(format!("not queued: {error}")),
+                    started_at,
+                    finished_at: Utc::now(),
+                };
+                if let Err(status) = self
+                    .archive_call(
+                        "the archive (recording the failed publish)",
+                        self.archive.record_event(message.report_id, &record),
+                    )
+                    .await
+                {
+                    tracing::error!(report_id = %message.report_id, %status, "cannot record the failed publish; a resubmission will be taken as a duplicate");
+                }
+                Err(publish_status(&error))
+            }
+        }
+    }
+
+    /// A duplicate is answered with the earlier report's status. If that report was recorded
+    /// but its message never confirmed (the last `receive` run is `retrying`), it is queued now.
+    async fn settle_duplicate(&self, message: &StageMessage) -> Result<Status, GrpcStatus> {
+        let status = self
+            .archive_call(
+                "the archive (status)",
+                self.archive.status(message.report_id),
+            )
+            .await?;
+        if status != Status::Received {
+            return Ok(status);
+        }
+        let events = self
+            .archive_call(
+                "the archive (events)",
+                self.archive.events(message.report_id),
+            )
+            .await?;
+        let last_receive = events
+            .iter()
+            .filter(|e| e.stage == ArchiveStage::Receive)
+            .max_by_key(|e| e.seq);
+        let Some(last) = last_receive.filter(|e| e.outcome == Outcome::Retrying) else {
+            return Ok(status);
+        };
+        let started_at = Utc::now();
+        self.publish(message, last.attempt).await?;
+        let record = EventRecord {
+            stage: ArchiveStage::Receive,
+            attempt: last.attempt,
+            status: Some(Status::Received),
+            outcome: Outcome::Succeeded,
+            detail: Some("queued on resubmission".to_owned()),
+            started_at,
+            finished_at: Utc::now(),
+        };
+        self.archive_call(
+            "the archive (recording the publish)",
+            self.archive.record_event(message.report_id, &record),
+        )
+        .await?;
+        tracing::info!(report_id = %message.report_id, "queued a report whose first publish was not confirmed");
+        Ok(status)
+    }
+}
+
+pub(crate) fn parse_report_id(text: &str) -> Result<Uuid, GrpcStatus> {
+    if text.trim().is_empty() {
+        return Err(GrpcStatus::invalid_argument("report_id is empty"));
+    }
+    Uuid::parse_str(text.trim())
+        .map_err(|_| GrpcStatus::invalid_argument(format!("report_id {text:?} is not a UUID")))
+}
+
+type ResponseStream<T> = BoxStream<'static, Result<T, GrpcStatus>>;
+
+#[tonic::async_trait]
+impl v1::report_service_server::ReportService for ReportServiceImpl {
+    async fn submit_report(
+        &self,
+        request: Request<v1::SubmitReportRequest>,
+    ) -> Result<Response<v1::SubmitReportResponse>, GrpcStatus> {
+        self.submit(request.into_inner()).await.map(Response::new)
+    }
+
+    type SubmitReportsStream = ResponseStream<v1::SubmitReportResponse>;
+
+    async fn submit_reports(
+        &self,
+        request: Request<Streaming<v1::SubmitReportRequest>>,
+    ) -> Result<Response<Self::SubmitReportsStream>, GrpcStatus> {
+        let service = self.clone();
+        let inbound = request.into_inner();
+        let outbound = inbound
+            .enumerate()
+            .map(move |(index, item)| {
+                let service = service.clone();
+                async move {
+                    // A broken inbound stream (a message over tonic's limit, a reset) ends the
+                    // call; a bad report is answered in its place and the stream goes on.
+                    let request = item?;
+                    let index = index as u64;
+                    Ok(match service.submit(request).await {
+                        Ok(response) => v1::SubmitReportResponse { index, ..response },
+                        Err(status) => v1::SubmitReportResponse {
+                            index,
+                            error: Some(v1::ItemError {
+                                code: status.code() as i32,
+                                message: status.message().to_owned(),
+                            }),
+                            ..Default::default()
+                        },
+                    })
+                }
+            })
+            .buffered(BULK_CONCURRENCY)
+            .boxed();
+        Ok(Response::new(outbound))
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<v1::GetReportRequest>,
+    ) -> Result<Response<v1::Report>, GrpcStatus> {
+        let id = parse_report_id(&request.get_ref().report_id)?;
+        let stored = self
+            .archive_call("the archive (report)", self.archive.get_report(id))
+            .await?;
+        Ok(Response::new(convert::report(&stored)))
+    }
+
+    type WatchReportStream = ResponseStream<v1::ReportEvent>;
+
+    async fn watch_report(
+        &self,
+        request: Request<v1::WatchReportRequest>,
+    ) -> Result<Response<Self::WatchReportStream>, GrpcStatus> {
+        let id = parse_report_id(&request.get_ref().report_id)?;
+        // An unknown id is NOT_FOUND as the call's status, not as a first stream item.
+        self.archive_call("the archive (status)", self.archive.status(id))
+            .await?;
+        let events = self
+            .archive
+            .watch(id)
+            .map(|item| item.map(|e| convert::event(&e)).map_err(archive_status))
+            .boxed();
+        Ok(Response::new(events))
+    }
+
+    async fn list_reports(
+        &self,
+        request: Request<v1::ListReportsRequest>,
+    ) -> Result<Response<v1::ListReportsResponse>, GrpcStatus> {
+        let request = request.into_inner();
+        let status = v1::ReportStatus::try_from(request.status).map_err(|_| {
+            GrpcStatus::invalid_argument(format!("unknown status {}", request.status))
+        })?;
+        let template = match request.template.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(id) => Some(Template::from_id(id).ok_or_else(|| {
+                GrpcStatus::invalid_argument(format!(
+                    "unknown template {id:?} (F2019, F2021, mixed, legacy, unknown)"
+                ))
+            })?),
+        };
+        let year =
+            match request.year {
+                None => None,
+                Some(y) => Some(u16::try_from(y).map_err(|_| {
+                    GrpcStatus::invalid_argument(format!("year {y} is out of range"))
+                })?),
+            };
+        let filter = ListFilter {
+            agency_contains: request.agency.filter(|a| !a.is_empty()),
+            year,
+            template,
+            status: convert::status_filter(status),
+            has_errors: request.has_errors,
+        };
+        let page = self
+            .archive_call(
+                "the archive (listing)",
+                self.archive.list_reports(
+                    &filter,
+                    request.page_size,
+                    Some(request.page_token.as_str()).filter(|t| !t.is_empty()),
+                ),
+            )
+            .await?;
+        Ok(Response::new(v1::ListReportsResponse {
+            reports: page.reports.iter().map(convert::summary).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    type GetDocumentStream = ResponseStream<v1::DocumentChunk>;
+
+    async fn get_document(
+        &self,
+        request: Request<v1::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetDocumentStream>, GrpcStatus> {
+        let id = parse_report_id(&request.get_ref().report_id)?;
+        let document = self
+            .archive_call("the archive (document)", self.archive.document_ref(id))
+            .await?;
+        let chunks = self
+            .blobs
+            .get_stream(&document.blob_key)
+            .await
+            .map_err(blob_status)?;
+        let stream = chunks
+            .flat_map(|chunk| {
+                let pieces: Vec<Result<v1::DocumentChunk, GrpcStatus>> = match chunk {
+                    Ok(bytes) => split(bytes)
+                        .into_iter()
+                        .map(|data| {
+                            Ok(v1::DocumentChunk {
+                                data: data.to_vec(),
+                            })
+                        })
+                        .collect(),
+                    Err(error) => vec![Err(blob_status(error))],
+                };
+                futures::stream::iter(pieces)
+            })
+            .boxed();
+        Ok(Response::new(stream))
+    }
+}
+
+/// Splits a storage chunk into message-sized pieces (clients keep their default 4 MiB limit).
+fn split(mut bytes: Bytes) -> Vec<Bytes> {
+    let mut pieces = Vec::with_capacity(bytes.len() / DOCUMENT_CHUNK_BYTES + 1);
+    while bytes.len() > DOCUMENT_CHUNK_BYTES {
+        pieces.push(bytes.split_to(DOCUMENT_CHUNK_BYTES));
+    }
+    if !bytes.is_empty() {
+        pieces.push(bytes);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_ids_must_be_uuids() {
+        assert_eq!(
+            parse_report_id("").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            parse_report_id("42").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        let id = Uuid::now_v7();
+        assert_eq!(parse_report_id(&id.to_string()).unwrap(), id);
+    }
+
+    #[test]
+    fn chunks_are_split_without_losing_bytes() {
+        let data: Vec<u8> = (0..(DOCUMENT_CHUNK_BYTES * 2 + 17))
+            .map(|i| (i % 256) as u8)
+            .collect();
+        let pieces = split(Bytes::from(data.clone()));
+        assert_eq!(pieces.len(), 3);
+        assert!(pieces.iter().all(|p| p.len() <= DOCUMENT_CHUNK_BYTES));
+        assert_eq!(pieces.concat(), data);
+        assert!(split(Bytes::new()).is_empty());
+    }
+}

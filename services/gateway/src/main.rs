@@ -1,0 +1,56 @@
+//! `gongkai-gateway`: the gRPC front of the pipeline. Everything is in the `gongkai-gateway`
+//! library; this binary reads the settings, starts telemetry and stops cleanly on Ctrl-C or
+//! SIGTERM (calls in progress finish first).
+
+use clap::Parser;
+use gongkai_gateway::GatewayConfig;
+
+#[derive(Parser)]
+#[command(name = "gongkai-gateway", version, about = "gongkai gRPC gateway")]
+struct Cli {
+    #[command(flatten)]
+    config: GatewayConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let telemetry = gongkai_telemetry::init("gongkai-gateway")?;
+    let result = gongkai_gateway::serve(cli.config, shutdown_signal()).await;
+    if let Err(error) = &result {
+        tracing::error!(%error, "gateway failed");
+    }
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("flushing telemetry: {error}");
+    }
+    result.map_err(anyhow::Error::from)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
