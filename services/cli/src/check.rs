@@ -153,7 +153,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 unreadable = true;
                 let (zh, en) = e.describe();
                 out.flush().context("writing to standard output")?;
-                eprintln!("gongkai: 无法读取 {file}：{zh}\ngongkai: cannot read {file}: {en}");
+                let (name_zh, name_en) = if file == "-" {
+                    ("标准输入", "standard input")
+                } else {
+                    (file.as_str(), file.as_str())
+                };
+                eprintln!(
+                    "gongkai: 无法读取 {name_zh}：{zh}\ngongkai: cannot read {name_en}: {en}"
+                );
             }
         }
     }
