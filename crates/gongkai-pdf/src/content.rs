@@ -5,7 +5,7 @@
 
 use crate::PdfError;
 use crate::font::Font;
-use crate::limits;
+use crate::{Limits, limits};
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashMap;
@@ -111,11 +111,23 @@ struct GraphicsState {
 }
 
 /// Counters shared by the whole document so that limits hold across pages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Budget {
-    pub operations: u64,
-    pub glyphs: u64,
-    pub content_bytes: u64,
+    limits: Limits,
+    operations: u64,
+    glyphs: u64,
+    content_bytes: u64,
+}
+
+impl Budget {
+    pub fn new(limits: Limits) -> Budget {
+        Budget {
+            limits,
+            operations: 0,
+            glyphs: 0,
+            content_bytes: 0,
+        }
+    }
 }
 
 struct Interpreter<'a> {
@@ -189,11 +201,11 @@ pub(crate) fn interpret_page(
 ) -> Result<PageContent, PdfError> {
     let [x0, y0, _, y1] = media_box(doc, page);
     let content = doc
-        .get_page_content_with_limit(page, limits::MAX_STREAM_BYTES)
+        .get_page_content_with_limit(page, budget.limits.max_stream_bytes)
         .map_err(|e| match e {
             lopdf::Error::Decompress(_) => PdfError::TooLarge {
                 what: "decompressed page content",
-                limit: limits::MAX_STREAM_BYTES as u64,
+                limit: budget.limits.max_stream_bytes as u64,
             },
             other => PdfError::Damaged(format!("page content cannot be read: {other}")),
         })?;
@@ -241,10 +253,10 @@ impl Interpreter<'_> {
         depth: usize,
     ) -> Result<(), PdfError> {
         self.budget.content_bytes += content.len() as u64;
-        if self.budget.content_bytes > limits::MAX_TOTAL_CONTENT_BYTES {
+        if self.budget.content_bytes > self.budget.limits.max_total_content_bytes {
             return Err(PdfError::TooLarge {
                 what: "total page content",
-                limit: limits::MAX_TOTAL_CONTENT_BYTES,
+                limit: self.budget.limits.max_total_content_bytes,
             });
         }
         let mut stack: Vec<GraphicsState> = Vec::new();
@@ -255,10 +267,10 @@ impl Interpreter<'_> {
             // A damaged tail of a content stream loses the rest of the page, not the document.
             let Ok(op) = op else { break };
             self.budget.operations += 1;
-            if self.budget.operations > limits::MAX_OPERATIONS {
+            if self.budget.operations > self.budget.limits.max_operations {
                 return Err(PdfError::TooLarge {
                     what: "content stream operations",
-                    limit: limits::MAX_OPERATIONS,
+                    limit: self.budget.limits.max_operations,
                 });
             }
             let ops = &op.operands;
@@ -457,10 +469,10 @@ impl Interpreter<'_> {
             let text = code.text;
             if !text.trim().is_empty() && size.is_finite() && size > 0.0 {
                 self.budget.glyphs += 1;
-                if self.budget.glyphs > limits::MAX_GLYPHS {
+                if self.budget.glyphs > self.budget.limits.max_glyphs {
                     return Err(PdfError::TooLarge {
                         what: "glyphs",
-                        limit: limits::MAX_GLYPHS,
+                        limit: self.budget.limits.max_glyphs,
                     });
                 }
                 let xs = corners.map(|c| c.0);
@@ -573,7 +585,9 @@ impl Interpreter<'_> {
         if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
             return Ok(());
         }
-        let Ok(content) = stream.decompressed_content_with_limit(limits::MAX_STREAM_BYTES) else {
+        let Ok(content) =
+            stream.decompressed_content_with_limit(self.budget.limits.max_stream_bytes)
+        else {
             return Ok(());
         };
         let matrix = stream

@@ -19,21 +19,41 @@ mod layout;
 use gongkai_model::{Document, SourceFormat};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// The limits that keep hostile or broken input cheap.
-pub mod limits {
+/// The limits that keep hostile or broken input cheap: every one of them is a clear
+/// [`PdfError::TooLarge`] when exceeded, never a crash or an unbounded allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
     /// Most pages read from one document.
-    pub const MAX_PAGES: usize = 2_000;
+    pub max_pages: usize,
     /// Most indirect objects one document may hold.
-    pub const MAX_OBJECTS: usize = 2_000_000;
+    pub max_objects: usize,
     /// Largest size one stream may decompress to (lopdf enforces it while loading, we while
     /// reading page content and form XObjects).
-    pub const MAX_STREAM_BYTES: usize = 32 * 1024 * 1024;
+    pub max_stream_bytes: usize,
     /// Most decompressed content bytes interpreted over the whole document.
-    pub const MAX_TOTAL_CONTENT_BYTES: u64 = 256 * 1024 * 1024;
+    pub max_total_content_bytes: u64,
     /// Most content-stream operators run over the whole document.
-    pub const MAX_OPERATIONS: u64 = 20_000_000;
+    pub max_operations: u64,
     /// Most glyphs kept over the whole document.
-    pub const MAX_GLYPHS: u64 = 5_000_000;
+    pub max_glyphs: u64,
+}
+
+impl Default for Limits {
+    /// Generous for any real report (tens of pages, a few MB), small enough for a server.
+    fn default() -> Self {
+        Limits {
+            max_pages: 2_000,
+            max_objects: 2_000_000,
+            max_stream_bytes: 32 * 1024 * 1024,
+            max_total_content_bytes: 256 * 1024 * 1024,
+            max_operations: 20_000_000,
+            max_glyphs: 5_000_000,
+        }
+    }
+}
+
+/// Fixed bounds of the interpreter that need no tuning.
+pub(crate) mod limits {
     /// Deepest nesting of form XObjects followed.
     pub const MAX_FORM_DEPTH: usize = 8;
     /// Deepest `q` nesting kept (deeper saves are ignored, as a viewer would).
@@ -68,8 +88,13 @@ pub enum PdfError {
 /// A PDF whose pages carry no text (a scanned report) is not an error: it comes back with
 /// `has_text: false` and no blocks, so that the rules can say the report is an image.
 pub fn read_pdf(bytes: &[u8]) -> Result<Document, PdfError> {
+    read_pdf_with_limits(bytes, &Limits::default())
+}
+
+/// [`read_pdf`] with other limits than the defaults.
+pub fn read_pdf_with_limits(bytes: &[u8], limits: &Limits) -> Result<Document, PdfError> {
     check_envelope(bytes)?;
-    match catch_unwind(AssertUnwindSafe(|| read_checked(bytes))) {
+    match catch_unwind(AssertUnwindSafe(|| read_checked(bytes, limits))) {
         Ok(result) => result,
         Err(_) => Err(PdfError::Damaged(
             "the file structure could not be parsed".to_owned(),
@@ -90,39 +115,39 @@ fn check_envelope(bytes: &[u8]) -> Result<(), PdfError> {
     Ok(())
 }
 
-fn read_checked(bytes: &[u8]) -> Result<Document, PdfError> {
+fn read_checked(bytes: &[u8], limits: &Limits) -> Result<Document, PdfError> {
     let options = lopdf::LoadOptions {
-        max_decompressed_size: Some(limits::MAX_STREAM_BYTES),
+        max_decompressed_size: Some(limits.max_stream_bytes),
         ..lopdf::LoadOptions::default()
     };
     let doc = lopdf::Document::load_mem_with_options(bytes, options).map_err(|e| match e {
         lopdf::Error::InvalidPassword => PdfError::Encrypted,
         lopdf::Error::Decompress(_) => PdfError::TooLarge {
             what: "a decompressed stream",
-            limit: limits::MAX_STREAM_BYTES as u64,
+            limit: limits.max_stream_bytes as u64,
         },
         other => PdfError::Damaged(other.to_string()),
     })?;
     if doc.is_encrypted() && doc.encryption_state.is_none() {
         return Err(PdfError::Encrypted);
     }
-    if doc.objects.len() > limits::MAX_OBJECTS {
+    if doc.objects.len() > limits.max_objects {
         return Err(PdfError::TooLarge {
             what: "objects",
-            limit: limits::MAX_OBJECTS as u64,
+            limit: limits.max_objects as u64,
         });
     }
-    let pages: Vec<lopdf::ObjectId> = doc.page_iter().take(limits::MAX_PAGES + 1).collect();
+    let pages: Vec<lopdf::ObjectId> = doc.page_iter().take(limits.max_pages + 1).collect();
     if pages.is_empty() {
         return Err(PdfError::NoPages);
     }
-    if pages.len() > limits::MAX_PAGES {
+    if pages.len() > limits.max_pages {
         return Err(PdfError::TooLarge {
             what: "pages",
-            limit: limits::MAX_PAGES as u64,
+            limit: limits.max_pages as u64,
         });
     }
-    let mut budget = content::Budget::default();
+    let mut budget = content::Budget::new(limits.clone());
     let mut items = Vec::with_capacity(pages.len());
     let mut has_text = false;
     for (index, page) in pages.iter().enumerate() {
