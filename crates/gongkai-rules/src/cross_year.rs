@@ -41,7 +41,7 @@ pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
         return;
     };
     if let (Some(y), Some(p)) = (report.year, previous.year)
-        && p + 1 != y
+        && p.checked_add(1) != Some(y)
     {
         for rule in applicable_rules(template) {
             out.push_table(
@@ -50,9 +50,12 @@ pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
                     Severity::Info,
                     format!(
                         "用于比对的报告为 {p} 年度，不是 {} 年度，跨年核验不适用。",
-                        y - 1
+                        y.saturating_sub(1)
                     ),
-                    format!("the report to compare with is of {p}, not of {}", y - 1),
+                    format!(
+                        "the report to compare with is of {p}, not of {}",
+                        y.saturating_sub(1)
+                    ),
                 )
                 .at(rule_table(rule), None, None),
             );

@@ -836,3 +836,99 @@ fn cross_year_rules_say_when_they_do_not_apply_or_cannot_be_evaluated() {
     );
     assert_eq!(f.len(), 2);
 }
+
+// ---- no input makes a rule panic -------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use crate::catalogue::rule_info;
+    use gongkai_model::{Decimal, Report};
+    use proptest::prelude::*;
+
+    fn arbitrary_cell() -> impl Strategy<Value = Cell> {
+        prop_oneof![
+            (any::<i64>(), 0u32..8).prop_map(|(n, scale)| {
+                let v = Decimal::new(n, scale);
+                Cell::number(v, v.to_string(), None)
+            }),
+            Just(Cell::blank("", None)),
+            "[/—无-]{1,2}".prop_map(|t| Cell::placeholder(t, None)),
+            Just(Cell::missing()),
+            Just(Cell::ambiguous("123", vec![Decimal::ONE], None)),
+        ]
+    }
+
+    fn arbitrary_report() -> impl Strategy<Value = Report> {
+        let templates = prop_oneof![
+            Just(Template::F2019),
+            Just(Template::F2021),
+            Just(Template::Mixed),
+            Just(Template::Legacy),
+            Just(Template::Unknown),
+        ];
+        (
+            any::<bool>(),
+            templates,
+            proptest::option::of(any::<u16>()),
+            proptest::collection::vec((0usize..3, 0usize..30, 0usize..8, arbitrary_cell()), 0..40),
+            proptest::collection::vec(".{0,80}", 6),
+            proptest::collection::vec(any::<bool>(), 6),
+            proptest::collection::vec(any::<bool>(), 3),
+        )
+            .prop_map(
+                |(f2019, template, year, cells, texts, found, drop_tables)| {
+                    let mut r = if f2019 { clean_f2019() } else { clean_f2021() };
+                    r.template = template;
+                    r.year = year;
+                    for (t, row, col, cell) in cells {
+                        let id = TableId::ALL[t];
+                        let Some(table) = r.tables.get_mut(id).as_mut() else {
+                            continue;
+                        };
+                        let Some((_, cols)) = table.get_index_mut(row % table.len()) else {
+                            continue;
+                        };
+                        let n = cols.len();
+                        if let Some((_, c)) = cols.get_index_mut(col % n) {
+                            *c = cell;
+                        }
+                    }
+                    for ((s, text), found) in r.sections.iter_mut().zip(texts).zip(found) {
+                        s.text = text;
+                        s.found = found;
+                        s.content_without_heading = !found;
+                    }
+                    for (id, drop) in TableId::ALL.into_iter().zip(drop_tables) {
+                        if drop {
+                            *r.tables.get_mut(id) = None;
+                        }
+                    }
+                    r
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn every_report_gets_well_formed_findings(r in arbitrary_report(), p in arbitrary_report()) {
+            let findings = check(&r);
+            for f in findings.iter().chain(check_against_previous(&r, &p).iter()) {
+                let info = rule_info(&f.rule);
+                prop_assert!(info.is_some(), "unknown rule {}", f.rule);
+                prop_assert!(!f.message.is_empty());
+                prop_assert!(f.message_en.is_some());
+                // Nothing is worse than its rule's catalogue severity.
+                prop_assert!(f.severity <= info.map_or(Severity::Error, |i| i.severity), "{f:?}");
+            }
+        }
+
+        #[test]
+        fn prose_rules_take_any_text(text in "\\PC{0,200}") {
+            let mut r = clean_f2021();
+            for s in &mut r.sections {
+                s.text = text.clone();
+            }
+            let _ = check(&r);
+        }
+    }
+}
