@@ -173,3 +173,33 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         0
     }))
 }
+
+/// `gongkai rules`: the catalogue, one rule a line.
+pub fn list_rules() -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "规则版本 / rules version {}",
+        gongkai_rules::RULES_VERSION
+    )
+    .context("writing to standard output")?;
+    for r in gongkai_rules::catalogue() {
+        let scope = if r.needs_previous {
+            "（需上一年度报告 / needs the previous year's report）"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{:<19} {:<8} {}{scope}\n{:<28} {}",
+            r.id,
+            r.severity.as_str(),
+            r.description,
+            "",
+            r.description_en
+        )
+        .context("writing to standard output")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -26,12 +26,15 @@ struct Cli {
 enum Command {
     /// 读取并核验年度报告（离线） / read and check reports offline.
     Check(check::CheckArgs),
+    /// 列出全部核验规则 / list every rule with its severity.
+    Rules,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Rules => check::list_rules(),
     };
     match outcome {
         Ok(code) => code,

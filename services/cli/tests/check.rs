@@ -320,3 +320,30 @@ fn text_output_for_people_is_coloured_only_when_asked() {
     assert_eq!(never.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&never.stdout).contains("未发现问题"));
 }
+
+#[test]
+fn the_two_yunxi_years_agree_across_years() {
+    let read = |name: &str| {
+        let bytes = std::fs::read(samples().join(name)).unwrap();
+        gongkai_engine::read(&bytes, name).unwrap().1
+    };
+    let (y2023, y2024) = (read("yunxi-2023.txt"), read("yunxi-2024.md"));
+    assert_eq!(
+        gongkai_rules::check_against_previous(&y2024, &y2023),
+        vec![]
+    );
+    // Against the wrong year the rules say they do not apply.
+    let f = gongkai_rules::check_against_previous(&y2023, &y2024);
+    assert!(!f.is_empty() && f.iter().all(|f| f.message.contains("不适用")));
+}
+
+#[test]
+fn rules_lists_the_catalogue() {
+    let out = gongkai(&["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for id in ["S-SECTION", "T3-BALANCE", "X-IN-FORCE", "P-TEXT-DAMAGE"] {
+        assert!(text.contains(id), "{id}");
+    }
+    assert!(text.contains("T3-BALANCE          error"));
+}
