@@ -91,9 +91,15 @@ const NARROWER_SCOPE: &[&str] = &[
 ];
 const WIDER_SCOPE: &[&str] = &["各级", "各部门", "各单位", "全市各", "全区各", "全县各"];
 
-fn negated(prefix: &str, at: usize) -> bool {
+/// The keyword at `at` does not count a figure: it is negated (`不予受理`, `未办结`) or part of
+/// another word (`答复书`, `办结率`, `受理函`).
+fn negated(prefix: &str, at: usize, word: &str) -> bool {
     let before = prefix.get(..at).unwrap_or("");
-    before.ends_with("不予") || before.ends_with('未') || before.ends_with('不')
+    let after = prefix.get(at + word.len()..).unwrap_or("");
+    before.ends_with("不予")
+        || before.ends_with('未')
+        || before.ends_with('不')
+        || after.starts_with(['书', '率', '函', '单'])
 }
 
 /// The kind named by the latest keyword of `prefix`, or by a carried-forward word in `suffix`.
@@ -105,7 +111,7 @@ fn classify(prefix: &str, suffix: &str) -> Option<Kind> {
         .iter()
         .filter_map(|(w, k)| {
             let at = prefix.rfind(w)?;
-            (!negated(prefix, at)).then_some((at + w.len(), *k))
+            (!negated(prefix, at, w)).then_some((at + w.len(), *k))
         })
         .max_by_key(|(end, _)| *end)
         .map(|(_, k)| k)
@@ -403,5 +409,6 @@ mod tests {
         );
         assert_eq!(classify("其中结果维持", ""), None);
         assert_eq!(classify("不予受理", ""), None);
+        assert_eq!(classify("编制答复书模板", ""), None);
     }
 }
