@@ -67,7 +67,14 @@ fn one_cell(
                 out.push_table(at(finding(
                     "C-NEGATIVE",
                     Severity::Error,
-                    format!("{label}为负数 {v}；件数不能为负（只有 2019 年版“本年增/减”可为负）。"),
+                    format!(
+                        "{label}为负数 {v}；{}不能为负（只有 2019 年版“本年增/减”可为负）。",
+                        if k == ValueKind::Amount {
+                            "金额"
+                        } else {
+                            "件数"
+                        }
+                    ),
                     format!("{id} is negative ({v}); only the F2019 change may be"),
                 )
                 .expected_actual(None, Some(Observed::Number(v)))));
