@@ -244,12 +244,7 @@ fn render_t2(out: &mut String, report: &Report, table: &Table, findings: &[Findi
         let mut lines = Vec::new();
         if let Some((_, first)) = rows.first() {
             let mut header = vec![GridCell::plain("信息内容")];
-            header.extend(
-                first
-                    .columns
-                    .iter()
-                    .map(|c| GridCell::plain(short_label(c.label))),
-            );
+            header.extend(first.columns.iter().map(|c| GridCell::plain(c.label)));
             lines.push(header);
         }
         for (row, spec) in rows {
