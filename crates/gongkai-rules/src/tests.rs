@@ -682,6 +682,76 @@ fn damaged_prose_is_info() {
     assert!(f[0].message.starts_with("第一部分"));
 }
 
+#[test]
+fn fees_cannot_be_checked_without_the_fee_row() {
+    let mut r = clean_f2021();
+    set(
+        &mut r,
+        TableId::T3,
+        "other_overdue_fee",
+        "total",
+        Cell::ambiguous("11", vec![dec("1"), dec("11")], None),
+    );
+    let f = check(&r);
+    let fees = of(&f, "P-FEES");
+    assert_eq!(fees.len(), 1);
+    assert_eq!(fees[0].severity, Severity::Warning);
+    assert!(
+        fees[0].message.starts_with("无法核验"),
+        "{}",
+        fees[0].message
+    );
+    assert!(fees[0].message.contains("有多种拆分"));
+    // A mixed report that printed the single F2019 row has no fee row to look at.
+    assert!(of(&check(&mixed_report()), "P-FEES").is_empty());
+}
+
+#[test]
+fn section_one_about_another_year_is_a_warning_even_if_the_year_appears() {
+    let mut r = clean_f2021();
+    r.sections[0].text = "2023年全区共收到政府信息公开申请13件。2023年办结12件。2023年结转2件。本报告统计期限为2024年。".to_owned();
+    let f = check(&r);
+    let y = of(&f, "P-YEAR");
+    assert_eq!(y.len(), 1, "{f:#?}");
+    assert_eq!(y[0].expected, obs("2024"));
+    assert_eq!(y[0].actual, obs("2023"));
+    assert!(y[0].message.contains("第一部分"));
+}
+
+#[test]
+fn unknown_template_is_reported_and_infers_from_the_tables() {
+    let mut r = clean_f2021();
+    r.template = Template::Unknown;
+    let f = check(&r);
+    // The F2021 rows tell the version: only S-TEMPLATE says it was not recognised.
+    assert_eq!(
+        summary(&f),
+        vec![("S-TEMPLATE".to_owned(), Severity::Warning)]
+    );
+    assert_eq!(f[0].actual, Some(Observed::from("unknown")));
+    // Nothing tells the version: completeness and the result rows cannot be checked.
+    let mut r = clean_f2021();
+    r.template = Template::Unknown;
+    r.tables.t2 = None;
+    for row in [
+        "other_overdue_correction",
+        "other_overdue_fee",
+        "other_other",
+    ] {
+        r.tables.t3.as_mut().unwrap().shift_remove(row);
+    }
+    let f = check(&r);
+    let inc = of(&f, "S-TABLE-INCOMPLETE");
+    assert!(
+        inc.iter()
+            .all(|f| f.severity == Severity::Warning && f.message.starts_with("无法核验"))
+    );
+    assert_eq!(inc.len(), 2);
+    let res = of(&f, "T3-RESULTS");
+    assert_eq!(res.len(), 1);
+    assert_eq!(res[0].severity, Severity::Warning);
+}
+
 // ---- X-* ------------------------------------------------------------------------------------
 
 #[test]
