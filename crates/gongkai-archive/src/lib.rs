@@ -114,6 +114,11 @@ impl Archive {
         database_url: &str,
         max_connections: u32,
     ) -> Result<Archive> {
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ArchiveError::InvalidArgument(format!(
+                "database URL {database_url:?} does not start with postgres://"
+            )));
+        }
         let options = PgConnectOptions::from_str(database_url).map_err(|e| {
             ArchiveError::InvalidArgument(format!("database URL {database_url:?}: {e}"))
         })?;
