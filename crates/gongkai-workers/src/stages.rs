@@ -1,0 +1,497 @@
+//! The three stage handlers: what a parse, validate or archive worker does with one message.
+//!
+//! Each stage reads its input by claim check (the submitted bytes, or the previous stage's
+//! artefact in the blob store), writes its output durably (an artefact plus an event in
+//! PostgreSQL, then the next stage's message confirmed by the broker; or the archived report
+//! committed), and only then reports [`Outcome::Done`] so that the message is acknowledged.
+//!
+//! Failures are sorted by whether a later attempt can succeed:
+//! - the report itself cannot be read (an unsupported format, damaged bytes): a result, not a
+//!   fault. The report is marked `FAILED` with the reason and the message is done;
+//! - the database or the blob store is unreachable, the broker does not confirm: transient,
+//!   [`Outcome::Retry`];
+//! - the message names a report the archive does not know, or an artefact is unreadable:
+//!   [`Outcome::Reject`], the message goes to the dead-letter queue for a person.
+//!
+//! Every stage is idempotent: artefacts are overwritten with the same content, events are keyed
+//! by (report, stage, attempt, outcome), `archive_checked` does nothing for an archived report,
+//! and a stage skips a report that is already archived.
+
+use crate::error::WorkerError;
+use bytes::Bytes;
+use chrono::Utc;
+use gongkai_archive::{
+    Archive, ArchiveError, EventRecord, Outcome as EventOutcome, Stage as ArchiveStage, StageRun,
+    Status,
+};
+use gongkai_blob::{BlobError, BlobStore, derived_key};
+use gongkai_model::{CheckedReport, Report, Source, Summary};
+use gongkai_queue::message::TRACEPARENT;
+use gongkai_queue::{FieldTable, Handler, Incoming, Outcome, Publisher, Stage, StageMessage};
+use gongkai_telemetry::{Metrics, Outcome as MetricOutcome, Stage as MetricStage};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// The artefact the parse stage writes: `derived/<report_id>/parsed.json`.
+pub const PARSED_ARTEFACT: &str = "parsed.json";
+/// The artefact the validate stage writes: `derived/<report_id>/checked.json`.
+pub const CHECKED_ARTEFACT: &str = "checked.json";
+
+/// The content of `parsed.json`: what was read, and the report read from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedReport {
+    pub source: Source,
+    pub report: Report,
+}
+
+/// What every stage handler shares: the archive, the blob store and the metrics.
+#[derive(Clone, Debug)]
+pub struct StageContext {
+    pub archive: Archive,
+    pub blobs: BlobStore,
+    pub metrics: Option<Metrics>,
+}
+
+fn metric_stage(stage: Stage) -> MetricStage {
+    match stage {
+        Stage::Parse => MetricStage::Parse,
+        Stage::Validate => MetricStage::Validate,
+        Stage::Archive => MetricStage::Archive,
+    }
+}
+
+fn archive_stage(stage: Stage) -> ArchiveStage {
+    match stage {
+        Stage::Parse => ArchiveStage::Parse,
+        Stage::Validate => ArchiveStage::Validate,
+        Stage::Archive => ArchiveStage::Archive,
+    }
+}
+
+/// How one run of a stage ended, before it becomes the consumer's [`Outcome`].
+enum Step {
+    /// Output durable; `published` when a next-stage message was confirmed.
+    Done,
+    /// The report cannot be read; it was marked FAILED.
+    ReportFailed,
+    /// The report was archived before; nothing was done.
+    AlreadyArchived,
+    Transient(String),
+    Permanent(String),
+}
+
+fn from_archive(error: ArchiveError) -> Step {
+    match error {
+        ArchiveError::NotFound { report_id } => {
+            Step::Permanent(format!("report {report_id} is not in the archive"))
+        }
+        ArchiveError::Corrupt { .. } | ArchiveError::InvalidArgument(_) => {
+            Step::Permanent(error.to_string())
+        }
+        // Unavailable, and database errors that may be passing (a deadlock, a restart):
+        // retried, and after the attempts are used up, dead-lettered.
+        other => Step::Transient(other.to_string()),
+    }
+}
+
+fn from_blob(error: BlobError) -> Step {
+    match error {
+        BlobError::Storage { .. } | BlobError::Config { .. } => Step::Transient(error.to_string()),
+        BlobError::NotFound { .. } | BlobError::InvalidKey { .. } | BlobError::Corrupt { .. } => {
+            Step::Permanent(error.to_string())
+        }
+    }
+}
+
+/// The trace context for the next stage's message: the current span's, injected by the
+/// telemetry crate; the incoming headers' when no tracer is installed (so the trace still
+/// connects across the stages).
+fn next_headers(incoming: &Incoming) -> FieldTable {
+    let injected = gongkai_telemetry::inject_amqp(&gongkai_telemetry::current_context());
+    if gongkai_queue::message::header_text(&injected, TRACEPARENT).is_some() {
+        injected
+    } else {
+        gongkai_queue::message::trace_headers(&incoming.headers)
+    }
+}
+
+impl StageContext {
+    fn run(&self, stage: Stage, message: &StageMessage) -> StageRun {
+        let _ = (stage, message);
+        StageRun {
+            started_at: Utc::now(),
+            attempt: message.attempt + 1,
+        }
+    }
+
+    async fn skip_if_archived(&self, report_id: Uuid) -> Result<bool, Step> {
+        match self.archive.status(report_id).await {
+            Ok(status) => Ok(status == Status::Archived),
+            Err(error) => Err(from_archive(error)),
+        }
+    }
+
+    async fn record(
+        &self,
+        stage: Stage,
+        message: &StageMessage,
+        run: StageRun,
+        status: Option<Status>,
+        outcome: EventOutcome,
+        detail: Option<String>,
+    ) -> Result<(), ArchiveError> {
+        let record = EventRecord {
+            stage: archive_stage(stage),
+            attempt: run.attempt,
+            status,
+            outcome,
+            detail,
+            started_at: run.started_at,
+            finished_at: Utc::now(),
+        };
+        self.archive.record_event(message.report_id, &record).await
+    }
+
+    async fn put_json<T: Serialize>(
+        &self,
+        report_id: Uuid,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Step> {
+        let json = serde_json::to_vec(value)
+            .map_err(|e| Step::Permanent(format!("cannot encode {name}: {e}")))?;
+        self.blobs
+            .put_derived(report_id, name, Bytes::from(json))
+            .await
+            .map(|_| ())
+            .map_err(from_blob)
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        report_id: Uuid,
+        name: &str,
+    ) -> Result<T, Step> {
+        let key = derived_key(report_id, name);
+        let bytes = self.blobs.get(&key).await.map_err(|error| match error {
+            // The previous stage writes the artefact before it publishes this message, so a
+            // missing one is a store that has not caught up (or lost it): worth a retry.
+            BlobError::NotFound { .. } => Step::Transient(error.to_string()),
+            other => from_blob(other),
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Step::Permanent(format!("{key} is not readable: {e}")))
+    }
+
+    async fn publish(
+        &self,
+        publisher: &Publisher,
+        stage: Stage,
+        incoming: &Incoming,
+    ) -> Result<(), Step> {
+        let headers = next_headers(incoming);
+        publisher
+            .publish(stage, &incoming.message.for_next_stage(), headers)
+            .await
+            .map_err(|e| Step::Transient(e.to_string()))?;
+        if let Some(metrics) = &self.metrics {
+            metrics.published(stage.as_str());
+        }
+        Ok(())
+    }
+
+    /// Marks the report FAILED because it cannot be read; the run is over either way.
+    async fn fail_report(
+        &self,
+        stage: Stage,
+        message: &StageMessage,
+        run: StageRun,
+        reason: &str,
+    ) -> Step {
+        match self
+            .archive
+            .archive_failed(message.report_id, archive_stage(stage), reason, run)
+            .await
+        {
+            Ok(()) => Step::ReportFailed,
+            Err(error) => from_archive(error),
+        }
+    }
+
+    async fn parse(&self, incoming: &Incoming, publisher: &Publisher) -> Step {
+        let message = &incoming.message;
+        let run = self.run(Stage::Parse, message);
+        match self.skip_if_archived(message.report_id).await {
+            Ok(true) => return Step::AlreadyArchived,
+            Ok(false) => {}
+            Err(step) => return step,
+        }
+        let bytes = match self.blobs.get(&message.blob_key).await {
+            Ok(bytes) => bytes,
+            Err(error @ (BlobError::NotFound { .. } | BlobError::Corrupt { .. })) => {
+                let reason = format!("无法取得报告文件（{}）：{error}", message.blob_key);
+                return self.fail_report(Stage::Parse, message, run, &reason).await;
+            }
+            Err(error) => return from_blob(error),
+        };
+        let filename = message.filename.clone();
+        // Reading is CPU work (PDF layout, table decoding): off the async threads.
+        let read =
+            tokio::task::spawn_blocking(move || gongkai_engine::read(&bytes, &filename)).await;
+        let (source, report) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(error)) => {
+                let reason = format!("无法读取报告：{error}");
+                return self.fail_report(Stage::Parse, message, run, &reason).await;
+            }
+            Err(panicked) => {
+                let reason = format!("读取报告时内部出错：{panicked}");
+                return self.fail_report(Stage::Parse, message, run, &reason).await;
+            }
+        };
+        tracing::info!(
+            agency = report.agency.as_deref().unwrap_or(""),
+            year = report.year,
+            template = %report.template,
+            "parsed"
+        );
+        let parsed = ParsedReport { source, report };
+        if let Err(step) = self
+            .put_json(message.report_id, PARSED_ARTEFACT, &parsed)
+            .await
+        {
+            return step;
+        }
+        if let Err(error) = self
+            .record(
+                Stage::Parse,
+                message,
+                run,
+                Some(Status::Parsed),
+                EventOutcome::Succeeded,
+                None,
+            )
+            .await
+        {
+            return from_archive(error);
+        }
+        match self.publish(publisher, Stage::Validate, incoming).await {
+            Ok(()) => Step::Done,
+            Err(step) => step,
+        }
+    }
+
+    async fn validate(&self, incoming: &Incoming, publisher: &Publisher) -> Step {
+        let message = &incoming.message;
+        let run = self.run(Stage::Validate, message);
+        match self.skip_if_archived(message.report_id).await {
+            Ok(true) => return Step::AlreadyArchived,
+            Ok(false) => {}
+            Err(step) => return step,
+        }
+        let parsed: ParsedReport = match self.get_json(message.report_id, PARSED_ARTEFACT).await {
+            Ok(parsed) => parsed,
+            Err(step) => return step,
+        };
+        let mut findings = gongkai_rules::check(&parsed.report);
+        if let (Some(agency), Some(year)) = (parsed.report.agency.as_deref(), parsed.report.year) {
+            match self.archive.previous_year(agency, year).await {
+                Ok(Some(previous)) => {
+                    findings.extend(gongkai_rules::check_against_previous(
+                        &parsed.report,
+                        &previous,
+                    ));
+                }
+                Ok(None) => {}
+                Err(error) => return from_archive(error),
+            }
+        }
+        let checked = CheckedReport {
+            summary: Summary::of(&findings),
+            findings,
+            source: parsed.source,
+            report: parsed.report,
+            rules_version: gongkai_rules::RULES_VERSION.to_owned(),
+        };
+        if let Some(metrics) = &self.metrics {
+            for finding in &checked.findings {
+                metrics.finding(&finding.rule, finding.severity.as_str());
+            }
+        }
+        tracing::info!(
+            errors = checked.summary.errors,
+            warnings = checked.summary.warnings,
+            "checked"
+        );
+        if let Err(step) = self
+            .put_json(message.report_id, CHECKED_ARTEFACT, &checked)
+            .await
+        {
+            return step;
+        }
+        let detail = format!(
+            "{} error(s), {} warning(s)",
+            checked.summary.errors, checked.summary.warnings
+        );
+        if let Err(error) = self
+            .record(
+                Stage::Validate,
+                message,
+                run,
+                Some(Status::Validated),
+                EventOutcome::Succeeded,
+                Some(detail),
+            )
+            .await
+        {
+            return from_archive(error);
+        }
+        match self.publish(publisher, Stage::Archive, incoming).await {
+            Ok(()) => Step::Done,
+            Err(step) => step,
+        }
+    }
+
+    async fn archive(&self, incoming: &Incoming) -> Step {
+        let message = &incoming.message;
+        let run = self.run(Stage::Archive, message);
+        let checked: CheckedReport = match self.get_json(message.report_id, CHECKED_ARTEFACT).await
+        {
+            Ok(checked) => checked,
+            Err(step) => return step,
+        };
+        match self
+            .archive
+            .archive_checked(message.report_id, &checked, run)
+            .await
+        {
+            Ok(archived) if archived.already_archived => Step::AlreadyArchived,
+            Ok(archived) => {
+                tracing::info!(version = archived.version, "archived");
+                Step::Done
+            }
+            Err(error) => from_archive(error),
+        }
+    }
+
+    async fn run_stage(&self, stage: Stage, incoming: Incoming, publisher: Publisher) -> Outcome {
+        let started = Instant::now();
+        let span = gongkai_telemetry::consumer_span(
+            &stage.queue(),
+            stage.as_str(),
+            &incoming.message.report_id.to_string(),
+            Some(&incoming.headers),
+        );
+        let _in_flight = self
+            .metrics
+            .as_ref()
+            .map(|metrics| metrics.in_flight(&stage.queue()));
+        if incoming.redelivered
+            && let Some(metrics) = &self.metrics
+        {
+            metrics.redelivered(&stage.queue());
+        }
+        let step = async {
+            match stage {
+                Stage::Parse => self.parse(&incoming, &publisher).await,
+                Stage::Validate => self.validate(&incoming, &publisher).await,
+                Stage::Archive => self.archive(&incoming).await,
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let (outcome, metric) = match step {
+            Step::Done => (Outcome::Done, MetricOutcome::Ok),
+            Step::AlreadyArchived => {
+                tracing::info!(report_id = %incoming.message.report_id, "already archived; nothing to do");
+                (Outcome::Done, MetricOutcome::Duplicate)
+            }
+            Step::ReportFailed => (Outcome::Done, MetricOutcome::Rejected),
+            Step::Transient(reason) => {
+                gongkai_telemetry::record_error(&span, &reason);
+                let run = self.run(stage, &incoming.message);
+                // Best effort: the database may be the thing that is down.
+                if let Err(error) = self
+                    .record(
+                        stage,
+                        &incoming.message,
+                        run,
+                        None,
+                        EventOutcome::Retrying,
+                        Some(reason.clone()),
+                    )
+                    .await
+                {
+                    tracing::debug!(%error, "cannot record the retry");
+                }
+                (Outcome::Retry(reason), MetricOutcome::Retried)
+            }
+            Step::Permanent(reason) => {
+                gongkai_telemetry::record_error(&span, &reason);
+                (Outcome::Reject(reason), MetricOutcome::DeadLettered)
+            }
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.stage_finished(metric_stage(stage), metric, started.elapsed());
+        }
+        outcome
+    }
+
+    /// After a message was dead-lettered: count it, and mark its report FAILED so that a person
+    /// watching the report sees that the pipeline gave up (a redrive that succeeds moves it on).
+    async fn after_dead_letter(&self, stage: Stage, message: Option<&StageMessage>, reason: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.dead_lettered(&stage.queue());
+        }
+        let Some(message) = message else { return };
+        let reason = format!(
+            "处理中止，消息已转入死信队列（{}）：{reason}",
+            stage.as_str()
+        );
+        let run = self.run(stage, message);
+        if let Err(error) = self
+            .archive
+            .archive_failed(message.report_id, archive_stage(stage), &reason, run)
+            .await
+        {
+            tracing::warn!(%error, report_id = %message.report_id, "cannot mark the dead-lettered report failed");
+        }
+    }
+}
+
+/// A stage handler: the [`StageContext`] working as one stage.
+#[derive(Clone, Debug)]
+pub struct StageHandler {
+    pub stage: Stage,
+    pub context: StageContext,
+}
+
+impl Handler for StageHandler {
+    async fn handle(&self, incoming: Incoming, publisher: Publisher) -> Outcome {
+        self.context
+            .run_stage(self.stage, incoming, publisher)
+            .await
+    }
+
+    async fn dead_lettered(&self, stage: Stage, message: Option<&StageMessage>, reason: &str) {
+        self.context.after_dead_letter(stage, message, reason).await;
+    }
+}
+
+/// Opens the archive and the blob store of `config`.
+pub async fn open_context(
+    config: &crate::WorkerConfig,
+    metrics: Option<Metrics>,
+) -> Result<StageContext, WorkerError> {
+    let archive = Archive::connect_with_pool_size(&config.database_url, config.db_pool)
+        .await
+        .map_err(WorkerError::Archive)?;
+    let blobs = BlobStore::open(&config.blob_store).map_err(WorkerError::Blob)?;
+    Ok(StageContext {
+        archive,
+        blobs,
+        metrics,
+    })
+}

@@ -1,0 +1,32 @@
+//! `gongkai-archive-worker`: stores checked reports in PostgreSQL (`derived/<id>/checked.json` →
+//! `Archive::archive_checked`, ARCHIVED; idempotent). Stateless; any number of replicas.
+//! SIGTERM: finishes the messages in hand, then exits 0.
+
+use clap::Parser;
+use gongkai_telemetry::Service;
+use gongkai_workers::{WorkerArgs, WorkerConfig, run_archive_worker, termination_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "gongkai-archive-worker",
+    version,
+    about = "The archive stage of gongkai"
+)]
+struct Cli {
+    #[command(flatten)]
+    worker: WorkerArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let service = Service::ArchiveWorker;
+    let telemetry = gongkai_telemetry::init(service.name())?;
+    let config = WorkerConfig::from_args(cli.worker, service.default_metrics_addr());
+    let result = run_archive_worker(config, termination_signal()).await;
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("flushing telemetry: {error}");
+    }
+    result?;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! `gongkai-parse-worker`: reads submitted reports (blob → `gongkai_engine::read` →
+//! `derived/<id>/parsed.json`, PARSED) and hands them to the validate stage. Stateless; run as
+//! many replicas as the queue needs. SIGTERM: finishes the messages in hand, then exits 0.
+
+use clap::Parser;
+use gongkai_telemetry::Service;
+use gongkai_workers::{WorkerArgs, WorkerConfig, run_parse_worker, termination_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "gongkai-parse-worker",
+    version,
+    about = "The parse stage of gongkai"
+)]
+struct Cli {
+    #[command(flatten)]
+    worker: WorkerArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let service = Service::ParseWorker;
+    let telemetry = gongkai_telemetry::init(service.name())?;
+    let config = WorkerConfig::from_args(cli.worker, service.default_metrics_addr());
+    let result = run_parse_worker(config, termination_signal()).await;
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("flushing telemetry: {error}");
+    }
+    result?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! `gongkai-validate-worker`: checks parsed reports against the rules (with the same agency's
+//! previous-year report from the archive; `derived/<id>/checked.json`, VALIDATED) and hands them
+//! to the archive stage. Stateless; any number of replicas. SIGTERM: finishes the messages in
+//! hand, then exits 0.
+
+use clap::Parser;
+use gongkai_telemetry::Service;
+use gongkai_workers::{WorkerArgs, WorkerConfig, run_validate_worker, termination_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "gongkai-validate-worker",
+    version,
+    about = "The validate stage of gongkai"
+)]
+struct Cli {
+    #[command(flatten)]
+    worker: WorkerArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let service = Service::ValidateWorker;
+    let telemetry = gongkai_telemetry::init(service.name())?;
+    let config = WorkerConfig::from_args(cli.worker, service.default_metrics_addr());
+    let result = run_validate_worker(config, termination_signal()).await;
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("flushing telemetry: {error}");
+    }
+    result?;
+    Ok(())
+}
