@@ -50,15 +50,21 @@ pub enum DocxError {
     TooLarge(String),
 }
 
-/// Reads a DOCX into the document IR.
+/// Reads a DOCX into the document IR. A document without any text (only pictures) comes back
+/// with `has_text: false`, as a scanned PDF does.
 pub fn read_docx(bytes: &[u8]) -> Result<Document, DocxError> {
     let xml = document_xml(bytes)?;
     let blocks = parse_document_xml(&xml)?;
+    // A document of pictures only (a scanned report pasted into Word) has no text to read.
+    let has_text = blocks.iter().any(|b| match b {
+        Block::Paragraph { text, .. } => !text.is_empty(),
+        Block::Table(t) => t.rows.iter().flatten().any(|c| !c.text.is_empty()),
+    });
     Ok(Document {
         format: SourceFormat::Docx,
         encoding: Some("utf-8".to_owned()),
         blocks,
-        has_text: true,
+        has_text,
     })
 }
 
@@ -117,7 +123,16 @@ fn document_xml(bytes: &[u8]) -> Result<Vec<u8>, DocxError> {
     (&mut entry)
         .take(declared + 1)
         .read_to_end(&mut xml)
-        .map_err(|e| DocxError::Damaged(format!("{name}: {e}")))?;
+        .map_err(|e| {
+            // The zip crate stops an entry that inflates past its declared size itself.
+            if e.to_string().contains("declared") {
+                DocxError::ZipBomb(format!(
+                    "{name} inflates past the {declared} bytes it declares"
+                ))
+            } else {
+                DocxError::Damaged(format!("{name}: {e}"))
+            }
+        })?;
     if xml.len() as u64 > declared {
         return Err(DocxError::ZipBomb(format!(
             "{name} inflates past the {declared} bytes it declares"

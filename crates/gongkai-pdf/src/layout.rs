@@ -21,6 +21,8 @@ const SPACE_GAP_EM: f32 = 0.25;
 const GRID_TOLERANCE: f32 = 2.5;
 /// Largest grid a table may have before it is given up as a table (a chart, a pattern).
 const MAX_GRID_SLOTS: usize = 200_000;
+/// Most glyphs one table cell may hold; more is a framed page of prose.
+const MAX_CELL_GLYPHS: usize = 400;
 
 /// One line of prose.
 #[derive(Debug, Clone)]
@@ -82,11 +84,21 @@ pub(crate) fn page_items(page: u32, content: &PageContent) -> PageItems {
     let mut items = Vec::new();
     for grid in &grids {
         let mut slot_glyphs: Vec<Vec<&Glyph>> = vec![Vec::new(); grid.cells.len()];
+        let mut taken = Vec::new();
         for (i, g) in content.glyphs.iter().enumerate() {
-            if let Some(cell) = grid.cell_at(g.cx(), g.cy()) {
-                in_table[i] = true;
+            if !in_table[i]
+                && let Some(cell) = grid.cell_at(g.cx(), g.cy())
+            {
+                taken.push(i);
                 slot_glyphs[cell].push(g);
             }
+        }
+        // A box holding a page of prose is a frame, not a table cell.
+        if slot_glyphs.iter().any(|g| g.len() > MAX_CELL_GLYPHS) {
+            continue;
+        }
+        for i in taken {
+            in_table[i] = true;
         }
         let cells = grid
             .cells
@@ -487,7 +499,9 @@ fn grid_from_rules(hs: &[Rule], vs: &[Rule]) -> Option<Grid> {
         hs.iter().map(|h| h.x1).fold(f32::NEG_INFINITY, f32::max),
     );
     let (ncols, nrows) = (xs.len().checked_sub(1)?, ys.len().checked_sub(1)?);
-    if ncols * nrows < 2 || ncols * nrows > MAX_GRID_SLOTS {
+    // A page frame, a box around a paragraph, or a frame with a rule under the letterhead is
+    // not a table: a table has at least two rows and two columns.
+    if ncols < 2 || nrows < 2 || ncols * nrows > MAX_GRID_SLOTS {
         return None;
     }
     let t = GRID_TOLERANCE;
@@ -763,6 +777,18 @@ mod tests {
 
     fn rule(x0: f32, y0: f32, x1: f32, y1: f32) -> Rule {
         Rule { x0, y0, x1, y1 }
+    }
+
+    #[test]
+    fn a_page_frame_with_a_rule_under_the_letterhead_is_not_a_table() {
+        let rules = vec![
+            rule(30.0, 30.0, 560.0, 30.0),
+            rule(30.0, 120.0, 560.0, 120.0),
+            rule(30.0, 810.0, 560.0, 810.0),
+            rule(30.0, 30.0, 30.0, 810.0),
+            rule(560.0, 30.0, 560.0, 810.0),
+        ];
+        assert!(find_grids(&rules).is_empty());
     }
 
     #[test]
