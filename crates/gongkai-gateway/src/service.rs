@@ -123,6 +123,32 @@ impl ReportServiceImpl {
         Ok(())
     }
 
+    /// [`Self::submit`], counted in `gongkai_reports_total{stage="submit"}` and its duration.
+    async fn submit_counted(
+        &self,
+        request: v1::SubmitReportRequest,
+    ) -> Result<v1::SubmitReportResponse, GrpcStatus> {
+        let started = std::time::Instant::now();
+        let result = self.submit(request).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = match &result {
+                Ok(response) if response.duplicate => gongkai_telemetry::Outcome::Duplicate,
+                Ok(_) => gongkai_telemetry::Outcome::Ok,
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        tonic::Code::InvalidArgument | tonic::Code::ResourceExhausted
+                    ) =>
+                {
+                    gongkai_telemetry::Outcome::Rejected
+                }
+                Err(_) => gongkai_telemetry::Outcome::Failed,
+            };
+            metrics.stage_finished(gongkai_telemetry::Stage::Submit, outcome, started.elapsed());
+        }
+        result
+    }
+
     /// The whole submission of one report.
     pub(crate) async fn submit(
         &self,
@@ -158,6 +184,12 @@ impl ReportServiceImpl {
                 self.archive.record_submission(&submission),
             )
             .await?;
+        gongkai_telemetry::record_report(
+            &tracing::Span::current(),
+            &submitted.report_id.to_string(),
+            None,
+            None,
+        );
         let message = StageMessage {
             report_id: submitted.report_id,
             sha256: stored.sha256.clone(),
@@ -291,7 +323,9 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SubmitReportRequest>,
     ) -> Result<Response<v1::SubmitReportResponse>, GrpcStatus> {
-        self.submit(request.into_inner()).await.map(Response::new)
+        self.submit_counted(request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     type SubmitReportsStream = ResponseStream<v1::SubmitReportResponse>;
@@ -302,27 +336,37 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
     ) -> Result<Response<Self::SubmitReportsStream>, GrpcStatus> {
         let service = self.clone();
         let inbound = request.into_inner();
+        // Items are handled while the response streams, after this call's span has closed:
+        // each report gets a trace of its own, linked to the call that carried it.
+        let call = gongkai_telemetry::current_context();
         let outbound = inbound
             .enumerate()
             .map(move |(index, item)| {
                 let service = service.clone();
-                async move {
-                    // A broken inbound stream (a message over tonic's limit, a reset) ends the
-                    // call; a bad report is answered in its place and the stream goes on.
-                    let request = item?;
-                    let index = index as u64;
-                    Ok(match service.submit(request).await {
-                        Ok(response) => v1::SubmitReportResponse { index, ..response },
-                        Err(status) => v1::SubmitReportResponse {
-                            index,
-                            error: Some(v1::ItemError {
-                                code: status.code() as i32,
-                                message: status.message().to_owned(),
-                            }),
-                            ..Default::default()
-                        },
-                    })
-                }
+                let item_span = gongkai_telemetry::linked_root_span(
+                    "gongkai.v1.ReportService/SubmitReports item",
+                    &call,
+                );
+                tracing::Instrument::instrument(
+                    async move {
+                        // A broken inbound stream (a message over tonic's limit, a reset) ends the
+                        // call; a bad report is answered in its place and the stream goes on.
+                        let request = item?;
+                        let index = index as u64;
+                        Ok(match service.submit_counted(request).await {
+                            Ok(response) => v1::SubmitReportResponse { index, ..response },
+                            Err(status) => v1::SubmitReportResponse {
+                                index,
+                                error: Some(v1::ItemError {
+                                    code: status.code() as i32,
+                                    message: status.message().to_owned(),
+                                }),
+                                ..Default::default()
+                            },
+                        })
+                    },
+                    item_span,
+                )
             })
             .buffered(BULK_CONCURRENCY)
             .boxed();

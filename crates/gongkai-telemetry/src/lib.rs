@@ -27,7 +27,9 @@ pub use propagation::{
     send_trace_context,
 };
 pub use server::{MetricsServer, serve_metrics};
-pub use spans::{consumer_span, producer_span, record_error, record_findings, record_report};
+pub use spans::{
+    consumer_span, linked_root_span, producer_span, record_error, record_findings, record_report,
+};
 
 /// Re-exported so callers can use `.context()`, `.set_parent()` and `.add_link()` on a
 /// `tracing::Span` without naming the bridge crate themselves.

@@ -55,6 +55,9 @@ pub enum Outcome {
     Retried,
     /// Given up; the message went to the dead-letter queue.
     DeadLettered,
+    /// A fault of the system (a dependency down, a timeout) answered to the caller, who may try
+    /// again; used where there is no retry queue, i.e. at the gateway.
+    Failed,
 }
 
 impl Outcome {
@@ -65,6 +68,7 @@ impl Outcome {
             Self::Rejected => "rejected",
             Self::Retried => "retried",
             Self::DeadLettered => "dead_lettered",
+            Self::Failed => "failed",
         }
     }
 }

@@ -102,6 +102,25 @@ pub fn server_span(service: &str, method: &str, parent: opentelemetry::Context) 
     span
 }
 
+/// A span that starts a trace of its own and links to `linked` (e.g. one item of a bulk
+/// SubmitReports stream: each report gets its own trace, linked to the call that carried it).
+pub fn linked_root_span(name: &str, linked: &opentelemetry::Context) -> Span {
+    let span = tracing::info_span!(
+        target: "gongkai_telemetry::grpc",
+        parent: None,
+        "item",
+        otel.name = name,
+    );
+    let linked = linked.span().span_context().clone();
+    if linked.is_valid() {
+        // An empty parent context makes the bridge start a new trace instead of inheriting the
+        // thread's current OpenTelemetry context.
+        let _ = span.set_parent(opentelemetry::Context::new());
+        span.add_link(linked);
+    }
+    span
+}
+
 /// Sets the report attributes on `span` (usually the CONSUMER or SERVER span).
 pub fn record_report(span: &Span, report_id: &str, agency: Option<&str>, year: Option<i64>) {
     span.set_attribute(attr::REPORT_ID, report_id.to_owned());

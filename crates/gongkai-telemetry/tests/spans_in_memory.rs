@@ -268,3 +268,24 @@ async fn grpc_layer_makes_a_server_span_under_the_callers_traceparent_and_counts
         "{text}"
     );
 }
+
+#[test]
+fn a_linked_root_span_starts_its_own_trace_inside_another() {
+    let (provider, exporter, _guard) = in_memory_tracing();
+    let call = tracing::info_span!(target: "gongkai_test", "call");
+    call.in_scope(|| {
+        let context = gongkai_telemetry::current_context();
+        gongkai_telemetry::linked_root_span("item 0", &context).in_scope(|| {});
+    });
+    drop(call);
+    let spans = finished(&provider, &exporter);
+    let call = by_name(&spans, "call");
+    let item = by_name(&spans, "item 0");
+    assert_ne!(item.span_context.trace_id(), call.span_context.trace_id());
+    assert_eq!(item.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+    assert_eq!(item.links.links.len(), 1);
+    assert_eq!(
+        item.links.links[0].span_context.span_id(),
+        call.span_context.span_id()
+    );
+}
