@@ -140,8 +140,8 @@ pub struct NewSubmission {
     /// Lower-case hex SHA-256 of the bytes (64 characters). Unique: the same bytes submitted
     /// again are the same report.
     pub sha256: String,
-    /// The client's idempotency key, if it sent one. Unique: the same key is the same report,
-    /// whatever the bytes.
+    /// The client's idempotency key, if it sent one (blank counts as none). Unique: the same
+    /// key is the same report, whatever the bytes.
     pub idempotency_key: Option<String>,
     pub filename: String,
     /// The media type the client declared, if any; replaced by the sniffed one on archiving.
@@ -168,8 +168,8 @@ pub struct Submitted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {
     pub stage: Stage,
-    /// 1 for the first delivery of the stage's message, counted up by retries. Together with
-    /// the report id and the stage it identifies the run: recording the same run twice (a
+    /// 1 for the first delivery of the stage's message, counted up by retries. With the
+    /// report id, the stage and the outcome it identifies the event: recording it again (a
     /// redelivered message) keeps the first record and changes nothing.
     pub attempt: u32,
     /// The status the stage moves the report to (`PARSED`, `VALIDATED`, `FAILED`), or `None`

@@ -14,7 +14,7 @@ use crate::read::read_events;
 use crate::types::Event;
 use crate::{Archive, EVENTS_CHANNEL};
 use futures::Stream;
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -88,16 +88,9 @@ impl Archive {
                     .idle_timeout(None)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_lazy_with((*self.pool().connect_options()).clone());
-                let mut listener = PgListener::connect_with(&pool)
-                    .await
-                    .map_err(ArchiveError::db("starting the event listener"))?;
-                listener.ignore_pool_close_event(true);
-                listener
-                    .listen(EVENTS_CHANNEL)
-                    .await
-                    .map_err(ArchiveError::db("listening for events"))?;
+                let listener = open_listener(&pool).await?;
                 let (sender, _) = broadcast::channel(1024);
-                let task = tokio::spawn(relay(listener, sender.clone()));
+                let task = tokio::spawn(relay(pool, listener, sender.clone()));
                 if let Ok(mut slot) = hub.task.lock() {
                     *slot = Some(task.abort_handle());
                 }
@@ -108,29 +101,55 @@ impl Archive {
     }
 }
 
-/// Forwards notifications to the watchers until aborted.
-async fn relay(mut listener: PgListener, sender: broadcast::Sender<Wake>) {
+async fn open_listener(pool: &PgPool) -> Result<PgListener> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .map_err(ArchiveError::db("starting the event listener"))?;
+    listener.ignore_pool_close_event(true);
+    listener
+        .listen(EVENTS_CHANNEL)
+        .await
+        .map_err(ArchiveError::db("listening for events"))?;
+    Ok(listener)
+}
+
+/// Forwards notifications to the watchers until aborted, replacing the listener when its
+/// connection fails. Whenever notifications may have been lost (a reconnection), every
+/// watcher is told to re-read.
+async fn relay(pool: PgPool, listener: PgListener, sender: broadcast::Sender<Wake>) {
+    let mut listener = Some(listener);
     loop {
-        match listener.try_recv().await {
+        let Some(current) = listener.as_mut() else {
+            match open_listener(&pool).await {
+                Ok(fresh) => {
+                    listener = Some(fresh);
+                    // No receiver is fine: nobody is watching right now.
+                    let _ = sender.send(Wake::All);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "event listener cannot reconnect; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            continue;
+        };
+        match current.try_recv().await {
             Ok(Some(notification)) => {
                 if let Ok(report_id) = Uuid::parse_str(notification.payload()) {
-                    // No receiver is fine: nobody is watching right now.
                     let _ = sender.send(Wake::Report(report_id));
                 }
             }
-            // The connection dropped and was re-established (and LISTEN re-issued): whatever
-            // was notified in between is lost, so everyone re-reads.
+            // sqlx re-established the connection and re-issued LISTEN.
             Ok(None) => {
                 let _ = sender.send(Wake::All);
             }
+            // E.g. the server terminated the backend: sqlx keeps the dead connection, so start
+            // over with a new listener.
             Err(error) => {
-                tracing::warn!(%error, "event listener lost the database; retrying");
+                tracing::warn!(%error, "event listener lost its connection; reconnecting");
+                listener = None;
                 let _ = sender.send(Wake::All);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                // Reconnects and re-listens; once that worked, wake everyone once more.
-                if sqlx::query("SELECT 1").execute(&mut listener).await.is_ok() {
-                    let _ = sender.send(Wake::All);
-                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
     }

@@ -34,6 +34,11 @@ impl Archive {
         let size = i64::try_from(submission.size_bytes).map_err(|_| {
             ArchiveError::InvalidArgument(format!("size {} is too large", submission.size_bytes))
         })?;
+        let idempotency_key = submission
+            .idempotency_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
         const CONTEXT: &str = "recording a submission";
         // A conflicting row that vanished between our INSERT and SELECT can only be one that
         // was rolled back; trying again then inserts ours.
@@ -52,7 +57,7 @@ impl Archive {
             )
             .bind(report_id)
             .bind(&sha256)
-            .bind(&submission.idempotency_key)
+            .bind(idempotency_key)
             .bind(&submission.filename)
             .bind(&submission.media_type)
             .bind(size)
@@ -87,7 +92,7 @@ impl Archive {
                  WHERE idempotency_key = $1 OR sha256 = $2 \
                  ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
             )
-            .bind(&submission.idempotency_key)
+            .bind(idempotency_key)
             .bind(&sha256)
             .fetch_optional(&mut *tx)
             .await
@@ -186,6 +191,9 @@ impl Archive {
     /// and findings, status `ARCHIVED` (error findings or not) and the `archive` event of
     /// `run`. When the report is already `ARCHIVED` (a redelivered message) nothing changes and
     /// `already_archived` is true.
+    ///
+    /// A `checked.source.sha256` that is not the submitted document's is refused
+    /// ([`ArchiveError::InvalidArgument`]): the content would be filed under the wrong report.
     pub async fn archive_checked(
         &self,
         report_id: Uuid,
@@ -208,13 +216,19 @@ impl Archive {
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
         let current = lock_status(&mut tx, report_id).await?;
+        let (version, sha256): (Option<i32>, String) =
+            sqlx::query_as("SELECT version, sha256 FROM reports WHERE report_id = $1")
+                .bind(report_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(ArchiveError::db(CONTEXT))?;
+        let claimed = checked.source.sha256.trim();
+        if !claimed.is_empty() && !claimed.eq_ignore_ascii_case(&sha256) {
+            return Err(ArchiveError::InvalidArgument(format!(
+                "the checked report is of bytes {claimed}, report {report_id} of {sha256}"
+            )));
+        }
         if current == Status::Archived {
-            let version: Option<i32> =
-                sqlx::query_scalar("SELECT version FROM reports WHERE report_id = $1")
-                    .bind(report_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(ArchiveError::db(CONTEXT))?;
             tx.rollback().await.map_err(ArchiveError::db(CONTEXT))?;
             return Ok(Archived {
                 version: version.and_then(|v| u32::try_from(v).ok()),

@@ -1161,3 +1161,198 @@ async fn many_watchers_share_one_listener() {
     .unwrap();
     assert_eq!(listeners, 1);
 }
+
+#[tokio::test]
+async fn concurrent_archiving_writes_once_and_numbers_versions_without_gaps() {
+    let (_db, archive) = fresh("archive_concurrent").await;
+    // The same report archived by 8 deliveries at once.
+    let id = archive
+        .record_submission(&submission("c0", None))
+        .await
+        .unwrap()
+        .report_id;
+    let content = checked(&sha_of("c0"), Some("丁"), Some(2021), "0");
+    let tasks: Vec<_> = (0..8)
+        .map(|attempt| {
+            let archive = archive.clone();
+            let content = content.clone();
+            tokio::spawn(async move {
+                let run = StageRun {
+                    attempt: attempt + 1,
+                    ..StageRun::now()
+                };
+                archive.archive_checked(id, &content, run).await
+            })
+        })
+        .collect();
+    let mut fresh_writes = 0;
+    for task in tasks {
+        let archived = task.await.unwrap().unwrap();
+        assert_eq!(archived.version, Some(1));
+        if !archived.already_archived {
+            fresh_writes += 1;
+        }
+    }
+    assert_eq!(fresh_writes, 1);
+    assert_eq!(
+        count(
+            &archive,
+            "SELECT count(*) FROM findings WHERE report_id = $1",
+            id
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &archive,
+            "SELECT count(*) FROM events WHERE report_id = $1 AND stage = 'archive'",
+            id
+        )
+        .await,
+        1
+    );
+
+    // Eight different publications of one (agency, year) archived at once: versions 1..=8.
+    let mut ids = Vec::new();
+    for i in 1..=8 {
+        let seed = format!("c{i}");
+        ids.push((
+            archive
+                .record_submission(&submission(&seed, None))
+                .await
+                .unwrap()
+                .report_id,
+            seed,
+        ));
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .cloned()
+        .map(|(id, seed)| {
+            let archive = archive.clone();
+            tokio::spawn(async move {
+                archive
+                    .archive_checked(
+                        id,
+                        &checked(&sha_of(&seed), Some("戊"), Some(2021), "0"),
+                        StageRun::now(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.push(task.await.unwrap().unwrap().version.unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<u32>>());
+    let (latest, current): (i32, Uuid) = sqlx::query_as(
+        "SELECT latest_version, current_report_id FROM report_series WHERE agency = '戊'",
+    )
+    .fetch_one(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(latest, 8);
+    let current_version = archive.get_report(current).await.unwrap().version;
+    assert_eq!(current_version, Some(8));
+}
+
+#[tokio::test]
+async fn archiving_refuses_content_of_other_bytes_and_blank_keys_are_no_keys() {
+    let (_db, archive) = fresh("archive_guard").await;
+    let id = archive
+        .record_submission(&submission("g1", Some("  ")))
+        .await
+        .unwrap()
+        .report_id;
+    let other = archive
+        .record_submission(&submission("g2", Some("")))
+        .await
+        .unwrap();
+    assert!(
+        !other.duplicate,
+        "blank idempotency keys must not make reports duplicates"
+    );
+    let key: Option<String> =
+        sqlx::query_scalar("SELECT idempotency_key FROM reports WHERE report_id = $1")
+            .bind(id)
+            .fetch_one(archive.pool())
+            .await
+            .unwrap();
+    assert_eq!(key, None);
+
+    let wrong = checked(&sha_of("g2"), Some("己"), Some(2021), "0");
+    assert!(matches!(
+        archive.archive_checked(id, &wrong, StageRun::now()).await,
+        Err(ArchiveError::InvalidArgument(_))
+    ));
+    assert_eq!(archive.status(id).await.unwrap(), Status::Received);
+    assert!(matches!(
+        archive
+            .archive_checked(Uuid::now_v7(), &wrong, StageRun::now())
+            .await,
+        Err(ArchiveError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn watch_survives_the_listener_connection_being_killed() {
+    let (_db, archive) = fresh("archive_watch_kill").await;
+    let id = archive
+        .record_submission(&submission("k", None))
+        .await
+        .unwrap()
+        .report_id;
+    let watcher = {
+        let archive = archive.clone();
+        tokio::spawn(async move { collect_watch(&archive, id).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true]);
+    let killed_at = std::time::Instant::now();
+    // Recorded while the listener is down or reconnecting.
+    archive
+        .record_event(
+            id,
+            &event(Stage::Parse, Some(Status::Parsed), Outcome::Succeeded, 1),
+        )
+        .await
+        .unwrap();
+    archive
+        .archive_checked(
+            id,
+            &checked(&sha_of("k"), Some("庚"), Some(2021), "0"),
+            StageRun::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        watcher.await.unwrap(),
+        vec![
+            (Stage::Receive, Status::Received),
+            (Stage::Parse, Status::Parsed),
+            (Stage::Archive, Status::Archived),
+        ]
+    );
+    // Through the reconnected listener, before the 3-second poll would have found them.
+    let took = killed_at.elapsed();
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    // And a single listener again.
+    let listeners: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(listeners, 1);
+}
