@@ -71,6 +71,8 @@ pub fn consumer_span(
         messaging.message.id = message_id,
         messaging.operation = "process",
         messaging.operation.type = "process",
+        gongkai.report.id = tracing::field::Empty,
+        gongkai.attempt = tracing::field::Empty,
     );
     let carried = extract_amqp_opt(headers);
     let linked = carried.span().span_context().clone();
@@ -95,6 +97,7 @@ pub fn server_span(service: &str, method: &str, parent: opentelemetry::Context) 
         rpc.service = service,
         rpc.method = method,
         rpc.grpc.status_code = tracing::field::Empty,
+        gongkai.report.id = tracing::field::Empty,
     );
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
@@ -123,7 +126,13 @@ pub fn linked_root_span(name: &str, linked: &opentelemetry::Context) -> Span {
 
 /// Sets the report attributes on `span` (usually the CONSUMER or SERVER span).
 pub fn record_report(span: &Span, report_id: &str, agency: Option<&str>, year: Option<i64>) {
-    span.set_attribute(attr::REPORT_ID, report_id.to_owned());
+    // A declared field is recorded (so log lines written in the span show it too, and the
+    // attribute is set once); otherwise it becomes a plain attribute.
+    if span.has_field(attr::REPORT_ID) {
+        span.record(attr::REPORT_ID, report_id);
+    } else {
+        span.set_attribute(attr::REPORT_ID, report_id.to_owned());
+    }
     if let Some(agency) = agency {
         span.set_attribute(attr::REPORT_AGENCY, agency.to_owned());
     }
@@ -138,6 +147,48 @@ pub fn record_findings(span: &Span, total: usize, errors: usize, warnings: usize
     span.set_attribute(attr::FINDINGS_TOTAL, as_i64(total));
     span.set_attribute(attr::FINDINGS_ERRORS, as_i64(errors));
     span.set_attribute(attr::FINDINGS_WARNINGS, as_i64(warnings));
+}
+
+/// Records the delivery attempt (1 for the first processing) on a CONSUMER span.
+pub fn record_attempt(span: &Span, attempt: u32) {
+    if span.has_field(attr::ATTEMPT) {
+        span.record(attr::ATTEMPT, attempt);
+    } else {
+        span.set_attribute(attr::ATTEMPT, i64::from(attempt));
+    }
+}
+
+/// A span around one blob-store operation (`get`, `put`, …) on `key`.
+pub fn blob_span(operation: &str, key: &str) -> Span {
+    let name = format!("blob {operation}");
+    tracing::debug_span!(
+        target: "gongkai_telemetry::blob",
+        "blob",
+        otel.name = name.as_str(),
+        otel.kind = "client",
+        gongkai.blob.operation = operation,
+        gongkai.blob.key = key,
+    )
+}
+
+/// A span around one database call or transaction (`what` says which, e.g.
+/// `archive_checked`), with the database semantic-convention attributes.
+pub fn db_span(what: &str) -> Span {
+    let name = format!("postgresql {what}");
+    tracing::debug_span!(
+        target: "gongkai_telemetry::db",
+        "db",
+        otel.name = name.as_str(),
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.system = "postgresql",
+        db.operation.name = what,
+    )
+}
+
+/// A span for one step inside a stage (`decode`, `read_document`, `rules`, …).
+pub fn step_span(step: &str) -> Span {
+    tracing::debug_span!(target: "gongkai_telemetry::step", "step", otel.name = step)
 }
 
 /// Marks `span` as failed with a description (shown in red in Jaeger).
