@@ -11,8 +11,8 @@
 //! content. Nothing here knows about sections or rows of the report.
 
 use gongkai_model::{Block, Document, GridCell, GridTable, Position, SourceFormat};
-use scraper::node::Node;
 use scraper::Html;
+use scraper::node::Node;
 
 /// Spans wider than this are clamped: no real table is wider, and a hostile `colspan` must not
 /// make the grid explode.
@@ -126,7 +126,12 @@ fn is_hidden(element: &scraper::node::Element) -> bool {
         return true;
     }
     element.attr("style").is_some_and(|s| {
-        let s: String = s
+        // Most styles hide nothing; only those mentioning none/hidden are looked at closely.
+        let lower = s.to_ascii_lowercase();
+        if !lower.contains("none") && !lower.contains("hidden") {
+            return false;
+        }
+        let s: String = lower
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
@@ -278,8 +283,12 @@ fn cell_text(cell: NodeRef<'_>) -> String {
                 if !first && (e.name() == "br" || is_block(e.name())) {
                     out.push(' ');
                 }
-                let children: Vec<_> = node.children().collect();
-                stack.extend(children.into_iter().rev());
+                // Children are pushed last-first so that they pop in document order.
+                let mut child = node.last_child();
+                while let Some(c) = child {
+                    stack.push(c);
+                    child = c.prev_sibling();
+                }
             }
             _ => {}
         }

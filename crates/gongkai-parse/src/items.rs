@@ -5,6 +5,7 @@
 //! `- 5 -` footer stays one group.
 
 use crate::normalize::{is_page_number, label_key, normalize_text, strip_chrome};
+use crate::number::Printed;
 use gongkai_model::{Block, Document, Position};
 
 /// A run of prose: one paragraph or line, normalised.
@@ -26,6 +27,26 @@ pub struct RowCell {
     pub position: Option<Position>,
     /// Covered by a span that starts in another slot.
     pub spanned: bool,
+    /// What the printed text holds (number, blank, placeholder, words), decided once.
+    pub printed: Printed,
+}
+
+impl RowCell {
+    fn new(raw: &str, position: Option<Position>, spanned: bool) -> RowCell {
+        let normalized = normalize_text(raw);
+        RowCell {
+            key: label_key(&normalized),
+            printed: crate::number::classify_normalized(&normalized),
+            raw: raw.to_owned(),
+            position,
+            spanned,
+        }
+    }
+
+    /// The model cell for this printed cell.
+    pub fn to_cell(&self) -> gongkai_model::Cell {
+        crate::number::cell_from(&self.printed, &self.raw, self.position.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -101,12 +122,7 @@ pub fn build(doc: &Document) -> Items {
                 for grid_row in &grid.rows {
                     let cells = grid_row
                         .iter()
-                        .map(|c| RowCell {
-                            key: label_key(&normalize_text(&c.text)),
-                            raw: c.text.clone(),
-                            position: c.position.clone(),
-                            spanned: c.spanned,
-                        })
+                        .map(|c| RowCell::new(&c.text, c.position.clone(), c.spanned))
                         .collect();
                     items.push(Item::Row(Row {
                         cells,
@@ -134,16 +150,11 @@ fn split_cells(text: &str, position: Option<&Position>) -> Vec<RowCell> {
         let chars = u32::try_from(raw.chars().count()).unwrap_or(u32::MAX);
         column = column.saturating_add(chars).saturating_add(1);
         let trimmed = raw.trim();
-        if is_page_number(trimmed) && trimmed.contains(['-', '—', '－']) {
+        if trimmed.contains(['-', '—', '－']) && is_page_number(trimmed) {
             // A page footer that a PDF reader put on a table row.
             continue;
         }
-        cells.push(RowCell {
-            key: label_key(&normalize_text(trimmed)),
-            raw: trimmed.to_owned(),
-            position,
-            spanned: false,
-        });
+        cells.push(RowCell::new(trimmed, position, false));
     }
     cells
 }

@@ -35,7 +35,7 @@ pub fn read_document(doc: &Document) -> Report {
     let items::Items { items, groups } = items::build(doc);
     let meta = metadata::find(&items);
     let headings = sections::find_headings(&items);
-    let cues = template::cues(&items);
+    let cues = template::cues(&items, |index| in_table_sections(&headings, index));
     let template = cues.template();
 
     let mut report = Report::empty();
@@ -83,6 +83,19 @@ pub fn read_document(doc: &Document) -> Report {
     }
     report.sections = build_sections(&items, &headings, &report);
     report
+}
+
+/// Whether the item at `index` may hold table labels: it lies in section 2 or 3 (the heading
+/// item itself included, as flattened tables follow their heading on the same line), or the
+/// headings that would tell are missing.
+fn in_table_sections(headings: &[Heading], index: usize) -> bool {
+    let start = headings.iter().find(|h| h.number == 2 || h.number == 3);
+    let end = headings.iter().find(|h| h.number >= 4);
+    match (start, end) {
+        (Some(s), Some(e)) => index >= s.item && index <= e.item,
+        (Some(s), None) => index >= s.item,
+        _ => true,
+    }
 }
 
 /// The section (0 for the preamble) each row group starts in.

@@ -30,6 +30,12 @@ fn wants_nfkc(c: char) -> bool {
 /// Normalises one string: selected NFKC, odd spaces to a space, invisible characters removed,
 /// `1、` written `1.`.
 pub fn normalize_text(text: &str) -> String {
+    let numbered_list = text
+        .match_indices('、')
+        .any(|(i, _)| i > 0 && text.as_bytes().get(i - 1).is_some_and(u8::is_ascii_digit));
+    if !numbered_list && !text.chars().any(needs_normalizing) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -54,6 +60,23 @@ pub fn normalize_text(text: &str) -> String {
     out
 }
 
+/// True for the characters [`normalize_text`] changes (a fast path skips strings without).
+fn needs_normalizing(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{AD}'
+            | '\u{A0}'
+            | '\u{3000}'
+            | '\u{2000}'
+            ..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{2212}' | '\u{2010}' | '\u{2011}'
+    ) || wants_nfkc(c)
+}
+
 /// `2019、2020年` lists years; only list numbers (`1、`) become `1.`.
 fn ends_with_year(text: &str) -> bool {
     let digits = text.chars().rev().take_while(char::is_ascii_digit).count();
@@ -68,11 +91,28 @@ fn is_key_char(c: char) -> bool {
 /// The comparison form of a label: full NFKC, only letters, digits and ideographs kept
 /// (`（一） 予以公开` → `一予以公开`, `本年增/减` → `本年增减`).
 pub fn label_key(text: &str) -> String {
-    text.nfkc().filter(|c| is_key_char(*c)).collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        // Ordinary ideographs, letters and digits are their own NFKC form.
+        if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
+            out.extend(c.nfkc().filter(|n| is_key_char(*n)));
+        } else if is_key_char(c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A line that is nothing but a page number: `- 5 -`, `-3-`, `— 12 —`, `第 5 页`, `5/12`.
 pub fn is_page_number(line: &str) -> bool {
+    // The longest form, `第 1234 页 共 1234 页`, is well under 64 bytes.
+    if line.len() > 64
+        || !line.trim_start().starts_with(|c: char| {
+            c.is_ascii_digit() || matches!(c, '-' | '－' | '—' | '–' | '‐' | '−' | '第')
+        })
+    {
+        return false;
+    }
     let t: String = line.chars().filter(|c| !c.is_whitespace()).collect();
     if t.is_empty() {
         return false;
@@ -137,6 +177,21 @@ const CHROME_WORDS: &[&str] = &[
 /// Removes the chrome of a web page dump from a line: the `当前位置：…` breadcrumb and runs of
 /// share/print words. Returns the line unchanged when there is none.
 pub fn strip_chrome(line: &str) -> String {
+    const TRIGGERS: [&str; 10] = [
+        "当前位置",
+        "微信",
+        "微博",
+        "QQ空间",
+        "打印",
+        "关闭",
+        "分享",
+        "下载",
+        "-->",
+        "字体",
+    ];
+    if !TRIGGERS.iter().any(|t| line.contains(t)) {
+        return line.trim().to_owned();
+    }
     let mut text = line.to_owned();
     if let Some(start) = text.find("当前位置") {
         let after = start + "当前位置".len();

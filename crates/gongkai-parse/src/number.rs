@@ -50,7 +50,11 @@ pub enum Printed {
 
 /// Classifies printed cell text.
 pub fn classify(raw: &str) -> Printed {
-    let normalized = normalize_text(raw);
+    classify_normalized(&normalize_text(raw))
+}
+
+/// [`classify`] for text already passed through [`normalize_text`].
+pub fn classify_normalized(normalized: &str) -> Printed {
     let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Printed::Blank;
@@ -123,11 +127,17 @@ pub fn parse_number(compact: &str) -> Option<(Decimal, Option<String>)> {
 /// The model cell for printed text at `position`.
 pub fn read_cell(raw: &str, position: Option<Position>) -> Cell {
     let text = raw.trim();
-    match classify(text) {
+    cell_from(&classify(text), text, position)
+}
+
+/// The model cell for printed `text` already classified as `printed`.
+pub fn cell_from(printed: &Printed, text: &str, position: Option<Position>) -> Cell {
+    let text = text.trim();
+    match printed {
         Printed::Number { value, unit } => {
-            let cell = Cell::number(value, text, position);
+            let cell = Cell::number(*value, text, position);
             match unit {
-                Some(u) => cell.with_unit(u),
+                Some(u) => cell.with_unit(u.clone()),
                 None => cell,
             }
         }

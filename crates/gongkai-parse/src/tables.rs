@@ -12,7 +12,7 @@
 
 use crate::items::{Item, Row, RowCell};
 use crate::normalize::normalize_text;
-use crate::number::{Printed, classify, read_cell};
+use crate::number::Printed;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
 use gongkai_model::{Table, TableId, Template};
@@ -89,12 +89,12 @@ impl Split<'_> {
     fn has_numbers(&self) -> bool {
         self.values
             .iter()
-            .any(|c| matches!(classify(&c.raw), Printed::Number { .. }))
+            .any(|c| matches!(c.printed, Printed::Number { .. }))
     }
 }
 
 fn split(row: &Row) -> Split<'_> {
-    let is_label = |c: &RowCell| matches!(classify(&c.raw), Printed::Text);
+    let is_label = |c: &RowCell| matches!(c.printed, Printed::Text);
     let last_label = row.cells.iter().rposition(is_label);
     let labels = row.cells.iter().filter(|c| is_label(c)).collect();
     let after = last_label.map_or(0, |i| i + 1);
@@ -123,7 +123,7 @@ pub fn classify_groups(
             continue;
         };
         for cell in &row.cells {
-            if cell.spanned {
+            if cell.spanned || !matches!(cell.printed, Printed::Text) {
                 continue;
             }
             for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
@@ -222,7 +222,7 @@ fn read_t2(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
         }
         found += 1;
         for (column, value) in spec.columns.iter().zip(&s.values) {
-            let mut cell = read_cell(&value.raw, value.position.clone());
+            let mut cell = value.to_cell();
             if column.kind == schema::ValueKind::Amount
                 && spec.key == "procurement"
                 && cell.unit.is_none()
@@ -343,10 +343,7 @@ fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
         };
         found += 1;
         for (column, value) in spec.columns.iter().zip(values) {
-            cells.insert(
-                column.key.to_owned(),
-                read_cell(&value.raw, value.position.clone()),
-            );
+            cells.insert(column.key.to_owned(), value.to_cell());
         }
     }
     found
@@ -371,10 +368,7 @@ fn read_t4(rows: &[&Row], out: &mut Table) -> usize {
     let fill = |block: &str, values: &[&RowCell], out: &mut Table| {
         if let Some(cells) = out.get_mut(block) {
             for (column, value) in schema::T4_COLUMNS.iter().zip(values) {
-                cells.insert(
-                    column.key.to_owned(),
-                    read_cell(&value.raw, value.position.clone()),
-                );
+                cells.insert(column.key.to_owned(), value.to_cell());
             }
         }
     };

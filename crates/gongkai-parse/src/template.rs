@@ -69,7 +69,10 @@ impl Cues {
     }
 }
 
-pub fn cues(items: &[Item]) -> Cues {
+/// The cues of `items`; `in_tables` tells whether an item may hold a table's labels (the text
+/// of sections 2 and 3, or everything when those headings were not found), so that long prose
+/// is not searched for table labels.
+pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
     let mut cues = Cues::default();
     let mut seen19 = [false; T2_F2019.len()];
     let mut seen21 = [false; T2_F2021.len()];
@@ -85,19 +88,29 @@ pub fn cues(items: &[Item]) -> Cues {
         cues.legacy_title |= text.contains("政府信息公开情况统计表");
         cues.legacy |= text.contains("指标名称") && text.contains("计量单位");
     };
-    for item in items {
+    let mut legacy = false;
+    let mut legacy_title = false;
+    for (index, item) in items.iter().enumerate() {
         match item {
             Item::Text(t) => {
-                let compact: String = t.text.chars().filter(|c| !c.is_whitespace()).collect();
-                check(&compact);
+                legacy_title |= t.text.contains("政府信息公开情况统计表");
+                legacy |= t.text.contains("指标名称") && t.text.contains("计量单位");
+                if in_tables(index) {
+                    let compact: String = t.text.chars().filter(|c| !c.is_whitespace()).collect();
+                    check(&compact);
+                }
             }
             Item::Row(r) => {
-                for c in &r.cells {
-                    check(&c.key);
+                for c in r.cells.iter().filter(|c| !c.spanned) {
+                    if matches!(c.printed, crate::number::Printed::Text) {
+                        check(&c.key);
+                    }
                 }
             }
         }
     }
+    cues.legacy |= legacy;
+    cues.legacy_title |= legacy_title;
     cues.t2_f2019 = seen19.iter().filter(|s| **s).count();
     cues.t2_f2021 = seen21.iter().filter(|s| **s).count();
     cues

@@ -64,7 +64,9 @@ fn read_line(line: &str, markdown: bool) -> Option<String> {
         text.split('\t').map(|c| c.trim().to_owned()).collect()
     } else if let Some(cells) = pipe_cells(text) {
         cells
-    } else if let Some(cells) = spaced_cells(text) {
+    } else if (text.contains("  ") || text.contains('\u{3000}'))
+        && let Some(cells) = spaced_cells(text)
+    {
         cells
     } else {
         return Some(text.trim_end().to_owned());
