@@ -18,6 +18,8 @@
 pub mod config;
 pub mod error;
 pub mod stages;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use config::{MetricsAddr, TEST_HOLD_ENV, WorkerArgs, WorkerConfig, test_hold_from_env};
 pub use error::WorkerError;

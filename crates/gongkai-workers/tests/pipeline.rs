@@ -1,0 +1,205 @@
+//! The three workers against the local RabbitMQ and PostgreSQL, each test with a vhost, a
+//! database and a blob directory of its own: a real report through every stage, an unreadable
+//! one, 300 reports through three parse replicas, and recovery after the broker closed every
+//! connection while the workers ran.
+
+// Tests may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use gongkai_archive::{Outcome as EventOutcome, Stage as ArchiveStage, Status};
+use gongkai_queue::Stage;
+use gongkai_queue::topology::ready_count;
+use gongkai_workers::testkit::{TestPipeline, corpus_file};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+const SAMPLE: &str = "洛阳市瀍河区人民政府_2020.md";
+
+/// `count` distinct documents (distinct bytes, so distinct submissions) with the sample's
+/// content: a numbered line at the end changes the digest, not what is read.
+fn variants(sample: &[u8], count: usize) -> Vec<(Vec<u8>, String)> {
+    (0..count)
+        .map(|n| {
+            let mut bytes = sample.to_vec();
+            bytes.extend_from_slice(format!("\n\n（测试副本 {n}）\n").as_bytes());
+            (bytes, format!("copy-{n}.md"))
+        })
+        .collect()
+}
+
+/// Every report archived, none twice: all the copies are one agency's report of one year, so
+/// each archiving takes the next version number; archiving one report twice would leave a gap
+/// or a version above the count.
+async fn assert_archived_exactly_once(pipeline: &TestPipeline, ids: &[Uuid]) {
+    let mut versions = BTreeSet::new();
+    for id in ids {
+        let stored = pipeline.archive.get_report(*id).await.unwrap();
+        assert_eq!(stored.status, Status::Archived, "{id}: {stored:?}");
+        let archive_runs = stored
+            .events
+            .iter()
+            .filter(|e| e.stage == ArchiveStage::Archive && e.outcome == EventOutcome::Succeeded)
+            .count();
+        assert_eq!(archive_runs, 1, "{id} archived {archive_runs} times");
+        assert!(versions.insert(stored.version.unwrap()));
+    }
+    let expected: BTreeSet<u32> = (1..=u32::try_from(ids.len()).unwrap()).collect();
+    assert_eq!(versions, expected);
+}
+
+async fn assert_queues_empty(pipeline: &TestPipeline) {
+    let channel = pipeline.broker.channel().await.unwrap();
+    for stage in Stage::ALL {
+        for queue in [
+            stage.queue(),
+            stage.dead_letter_queue(),
+            stage.retry_queue(),
+        ] {
+            assert_eq!(ready_count(&channel, &queue).await.unwrap(), 0, "{queue}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_real_report_goes_through_every_stage_and_an_unreadable_one_fails() {
+    let Some(sample) = corpus_file(SAMPLE) else {
+        return;
+    };
+    let pipeline = TestPipeline::start("flow").await.unwrap();
+    let workers: Vec<_> = Stage::ALL
+        .into_iter()
+        .map(|stage| pipeline.spawn_worker(stage, pipeline.worker_config()))
+        .collect();
+
+    let report = pipeline.submit(sample.clone(), SAMPLE).await.unwrap();
+    // A PNG: the engine names the format it cannot read; a result, not a retry.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let image = pipeline.submit(png, "scan.png").await.unwrap();
+    pipeline
+        .wait_final(
+            &[report.report_id, image.report_id],
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+
+    let stored = pipeline.archive.get_report(report.report_id).await.unwrap();
+    assert_eq!(stored.status, Status::Archived);
+    assert_eq!(stored.agency.as_deref(), Some("洛阳市瀍河区人民政府"));
+    assert_eq!(stored.year, Some(2020));
+    // The findings are exactly what the engine and the rules say about these bytes.
+    let (_, expected_report) = gongkai_engine::read(&sample, SAMPLE).unwrap();
+    let expected = gongkai_rules::check(&expected_report);
+    assert!(!expected.is_empty(), "the sample has known anomalies");
+    let checked = stored.checked.as_ref().unwrap();
+    assert_eq!(checked.findings, expected);
+    assert_eq!(checked.rules_version, gongkai_rules::RULES_VERSION);
+    assert_eq!(checked.report, expected_report);
+    let stages: Vec<_> = stored
+        .events
+        .iter()
+        .filter(|e| e.outcome == EventOutcome::Succeeded)
+        .map(|e| e.stage)
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ArchiveStage::Receive,
+            ArchiveStage::Parse,
+            ArchiveStage::Validate,
+            ArchiveStage::Archive
+        ]
+    );
+    let key = gongkai_blob::derived_key(report.report_id, gongkai_workers::PARSED_ARTEFACT);
+    assert!(pipeline.blobs.exists(&key).await.unwrap());
+
+    let failed = pipeline.archive.get_report(image.report_id).await.unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.failure_stage, Some(ArchiveStage::Parse));
+    let reason = failed.failure_reason.unwrap_or_default();
+    assert!(reason.contains("无法读取报告"), "{reason}");
+
+    for worker in workers {
+        worker.stop(Duration::from_secs(30)).await.unwrap();
+    }
+    assert_queues_empty(&pipeline).await;
+}
+
+#[tokio::test]
+async fn three_hundred_reports_through_three_parse_replicas_are_archived_exactly_once() {
+    let Some(sample) = corpus_file(SAMPLE) else {
+        return;
+    };
+    let pipeline = TestPipeline::start("many").await.unwrap();
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        workers.push(pipeline.spawn_worker(Stage::Parse, pipeline.worker_config()));
+    }
+    for stage in [Stage::Validate, Stage::Archive] {
+        let mut config = pipeline.worker_config();
+        config.prefetch = 8;
+        workers.push(pipeline.spawn_worker(stage, config));
+    }
+    let mut ids = Vec::new();
+    for (bytes, name) in variants(&sample, 300) {
+        ids.push(pipeline.submit(bytes, &name).await.unwrap().report_id);
+    }
+    pipeline
+        .wait_final(&ids, Duration::from_secs(300))
+        .await
+        .unwrap();
+    for worker in workers {
+        worker.stop(Duration::from_secs(30)).await.unwrap();
+    }
+    assert_archived_exactly_once(&pipeline, &ids).await;
+    assert_queues_empty(&pipeline).await;
+}
+
+#[tokio::test]
+async fn workers_recover_when_the_broker_closes_their_connections() {
+    let Some(sample) = corpus_file(SAMPLE) else {
+        return;
+    };
+    let pipeline = TestPipeline::start("reconnect").await.unwrap();
+    let workers: Vec<_> = Stage::ALL
+        .into_iter()
+        .map(|stage| pipeline.spawn_worker(stage, pipeline.worker_config()))
+        .collect();
+    let copies = variants(&sample, 40);
+    let mut ids = Vec::new();
+    for (n, (bytes, name)) in copies.into_iter().enumerate() {
+        ids.push(pipeline.submit(bytes, &name).await.unwrap().report_id);
+        if n % 10 == 5 {
+            // The test's own publisher is closed too; it recovers like the workers.
+            let closed = pipeline.vhost.close_connections().unwrap();
+            assert!(closed >= 3, "only {closed} connection(s) closed");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    pipeline
+        .wait_final(&ids, Duration::from_secs(180))
+        .await
+        .unwrap();
+    // The same workers, never restarted, still take new work.
+    let (bytes, name) = variants(b"", 1).remove(0);
+    let mut late_bytes = sample.clone();
+    late_bytes.extend_from_slice(&bytes);
+    late_bytes.extend_from_slice(b"late");
+    ids.push(
+        pipeline
+            .submit(late_bytes, &format!("late-{name}"))
+            .await
+            .unwrap()
+            .report_id,
+    );
+    pipeline
+        .wait_final(&ids, Duration::from_secs(60))
+        .await
+        .unwrap();
+    for worker in workers {
+        worker.stop(Duration::from_secs(30)).await.unwrap();
+    }
+    assert_archived_exactly_once(&pipeline, &ids).await;
+    assert_queues_empty(&pipeline).await;
+}
