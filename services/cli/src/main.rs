@@ -5,7 +5,10 @@
 //! returns the process exit code it wants; an error that escapes a command is printed on
 //! standard error and exits with 2.
 
+mod bench;
 mod check;
+mod client;
+mod up;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +31,18 @@ enum Command {
     Check(check::CheckArgs),
     /// 列出全部核验规则 / list every rule with its severity.
     Rules,
+    /// 提交报告到流水线 / submit reports to the pipeline (`--wait` for each outcome).
+    Submit(client::SubmitArgs),
+    /// 查看一份已提交的报告 / show one submitted report (`--json` for the JSON of `check`).
+    Get(client::GetArgs),
+    /// 跟踪报告的处理进度 / follow a report's status changes until it is final.
+    Watch(client::WatchArgs),
+    /// 列出已提交的报告 / list submitted reports, filtered.
+    List(client::ListArgs),
+    /// 在本机启动网关和全部处理程序 / run the gateway and every worker in one process.
+    Up(up::UpArgs),
+    /// 测量流水线吞吐量和延迟 / measure the pipeline's throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +50,12 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Rules => check::list_rules(),
+        Command::Submit(args) => client::run(client::submit(args)),
+        Command::Get(args) => client::run(client::get(args)),
+        Command::Watch(args) => client::run(client::watch(args)),
+        Command::List(args) => client::run(client::list(args)),
+        Command::Up(args) => up::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match outcome {
         Ok(code) => code,

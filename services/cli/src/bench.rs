@@ -1,0 +1,435 @@
+//! `gongkai bench`: end-to-end throughput and latency of the running pipeline (submit →
+//! ARCHIVED, seen by WatchReport), and in the same run the broker's own ceiling for messages of
+//! the pipeline's size (persistent, confirmed publishes to a scratch quorum queue), so that the
+//! two figures can be compared on the same machine at the same moment.
+//!
+//! Every submitted report is made distinct (a unique comment line appended) so that none is
+//! taken for a duplicate.
+
+use crate::client::{ServerArgs, connect};
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use gongkai_proto::ReportServiceClient;
+use gongkai_proto::v1::{self, ReportStatus};
+use gongkai_queue::{Broker, FieldTable, StageMessage};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Reports to submit (after the warm-up).
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    pub count: usize,
+    /// Concurrent clients; each submits a report and waits for it to be ARCHIVED before the next.
+    #[arg(long, short = 'c', default_value_t = 32)]
+    pub concurrency: usize,
+    /// Open loop instead: submit at this many reports per second, whatever the pipeline does.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Reports submitted first and not measured (fills caches and pools).
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    /// Where the reports come from (default `samples/`, else `../shared/corpus`). HTML,
+    /// Markdown and text files are used; PDFs too with --all-formats.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Also use PDF files (a comment line appended after `%%EOF`).
+    #[arg(long)]
+    pub all_formats: bool,
+    /// Confirmed publishes for the broker ceiling; 0 skips it.
+    #[arg(long, default_value_t = 20_000)]
+    pub broker_messages: usize,
+    /// Publishes in flight for the broker ceiling.
+    #[arg(long, default_value_t = 64)]
+    pub broker_window: usize,
+    /// The broker for the ceiling measurement.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// Give up on a report after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(bench(args))
+}
+
+struct Document {
+    name: String,
+    bytes: Vec<u8>,
+    pdf: bool,
+}
+
+fn load_documents(args: &BenchArgs) -> anyhow::Result<Vec<Document>> {
+    let dir = match &args.from {
+        Some(dir) => dir.clone(),
+        None => ["samples", "../shared/corpus"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|d| d.is_dir())
+            .context("no samples/ directory here; name one with --from")?,
+    };
+    let mut documents = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let pdf = extension == "pdf";
+        let text = matches!(extension.as_str(), "html" | "htm" | "md" | "txt");
+        if !(text || (pdf && args.all_formats)) {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        documents.push(Document {
+            name: file_name(&path),
+            bytes,
+            pdf,
+        });
+    }
+    if documents.is_empty() {
+        bail!("no usable reports in {}", dir.display());
+    }
+    Ok(documents)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The `index`-th document of the run, made unique by a trailing comment.
+fn distinct(document: &Document, run: &str, index: usize) -> Vec<u8> {
+    let mut bytes = document.bytes.clone();
+    if document.pdf {
+        bytes.extend_from_slice(format!("\n%gongkai-bench {run} {index}\n").as_bytes());
+    } else {
+        bytes.extend_from_slice(format!("\n<!-- gongkai-bench {run} {index} -->\n").as_bytes());
+    }
+    bytes
+}
+
+#[derive(Default)]
+struct Tally {
+    archived: AtomicUsize,
+    failed: AtomicUsize,
+    errors: AtomicUsize,
+}
+
+/// Submits one report and follows it to its final status; the time from the submit call to
+/// the final event.
+async fn one_report(
+    mut client: ReportServiceClient<Channel>,
+    name: String,
+    content: Vec<u8>,
+    timeout: Duration,
+    tally: &Tally,
+) -> Option<Duration> {
+    let started = Instant::now();
+    let outcome = async {
+        let submitted = client
+            .submit_report(v1::SubmitReportRequest {
+                content,
+                filename: name,
+                media_type: None,
+                source_system: "gongkai-bench".to_owned(),
+                idempotency_key: None,
+            })
+            .await?
+            .into_inner();
+        let mut events = client
+            .watch_report(v1::WatchReportRequest {
+                report_id: submitted.report_id,
+            })
+            .await?
+            .into_inner();
+        let mut last = ReportStatus::Unspecified;
+        while let Some(event) = events.next().await {
+            last = ReportStatus::try_from(event?.status).unwrap_or(ReportStatus::Unspecified);
+            if last.is_final() {
+                break;
+            }
+        }
+        Ok::<_, tonic::Status>(last)
+    };
+    match tokio::time::timeout(timeout, outcome).await {
+        Ok(Ok(ReportStatus::Archived)) => {
+            tally.archived.fetch_add(1, Ordering::Relaxed);
+            Some(started.elapsed())
+        }
+        Ok(Ok(ReportStatus::Failed)) => {
+            tally.failed.fetch_add(1, Ordering::Relaxed);
+            Some(started.elapsed())
+        }
+        Ok(Ok(other)) => {
+            eprintln!("bench: watch ended at {}", other.word());
+            tally.errors.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Ok(Err(status)) => {
+            eprintln!("bench: {}: {}", status.code(), status.message());
+            tally.errors.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Err(_) => {
+            eprintln!("bench: a report did not finish within {timeout:?}");
+            tally.errors.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn clients(server: &str, n: usize) -> anyhow::Result<Vec<ReportServiceClient<Channel>>> {
+    let mut clients = Vec::new();
+    for _ in 0..n.clamp(1, 8) {
+        clients.push(connect(server).await?);
+    }
+    Ok(clients)
+}
+
+/// Runs `count` reports with `concurrency` closed-loop clients (or at `rate` per second).
+async fn pipeline(
+    args: &BenchArgs,
+    documents: &Arc<Vec<Document>>,
+    count: usize,
+    run: &str,
+    offset: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>, Arc<Tally>)> {
+    let channels = clients(&args.server.server, args.concurrency).await?;
+    let tally = Arc::new(Tally::default());
+    let timeout = Duration::from_secs(args.timeout);
+    let started = Instant::now();
+    let latencies: Vec<Duration> = match args.rate {
+        None => {
+            let next = Arc::new(AtomicUsize::new(0));
+            let mut tasks = Vec::new();
+            for c in 0..args.concurrency.max(1) {
+                let client = channels[c % channels.len()].clone();
+                let (next, documents, tally, run) = (
+                    next.clone(),
+                    documents.clone(),
+                    tally.clone(),
+                    run.to_owned(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        let document = &documents[i % documents.len()];
+                        let content = distinct(document, &run, offset + i);
+                        if let Some(latency) = one_report(
+                            client.clone(),
+                            document.name.clone(),
+                            content,
+                            timeout,
+                            &tally,
+                        )
+                        .await
+                        {
+                            mine.push(latency);
+                        }
+                    }
+                    mine
+                }));
+            }
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await?);
+            }
+            all
+        }
+        Some(rate) => {
+            if !rate.is_finite() || rate <= 0.0 {
+                bail!("--rate must be positive");
+            }
+            let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut tasks = Vec::with_capacity(count);
+            for i in 0..count {
+                ticker.tick().await;
+                let client = channels[i % channels.len()].clone();
+                let document = &documents[i % documents.len()];
+                let content = distinct(document, run, offset + i);
+                let (name, tally) = (document.name.clone(), tally.clone());
+                tasks.push(tokio::spawn(async move {
+                    one_report(client, name, content, timeout, &tally).await
+                }));
+            }
+            let mut all = Vec::new();
+            for task in tasks {
+                if let Some(latency) = task.await? {
+                    all.push(latency);
+                }
+            }
+            all
+        }
+    };
+    Ok((started.elapsed(), latencies, tally))
+}
+
+/// Persistent, mandatory, confirmed publishes of `size`-byte bodies to a scratch quorum queue,
+/// `window` in flight; messages per second.
+async fn broker_ceiling(args: &BenchArgs, body: &[u8]) -> anyhow::Result<f64> {
+    use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+    let broker = Broker::connect(&args.amqp_url, "gongkai-bench").await?;
+    let channel = broker.channel().await?;
+    let queue = format!("gongkai.bench.{}", uuid::Uuid::new_v4().simple());
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            gongkai_queue::topology::dead_letter_queue_arguments(),
+        )
+        .await
+        .context("declaring the scratch queue")?;
+    let publisher = broker.publisher().await?;
+    let started = Instant::now();
+    let results: Vec<Result<(), gongkai_queue::PublishError>> =
+        futures::stream::iter(0..args.broker_messages)
+            .map(|_| {
+                let publisher = publisher.clone();
+                let queue = queue.clone();
+                async move {
+                    publisher
+                        .publish_raw(
+                            "",
+                            &queue,
+                            body,
+                            publisher.properties(FieldTable::default()),
+                        )
+                        .await
+                }
+            })
+            .buffer_unordered(args.broker_window.max(1))
+            .collect()
+            .await;
+    let elapsed = started.elapsed();
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    let _ = channel
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await;
+    broker.close().await;
+    if failed > 0 {
+        bail!(
+            "{failed} of {} publishes were not confirmed",
+            args.broker_messages
+        );
+    }
+    Ok(args.broker_messages as f64 / elapsed.as_secs_f64())
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let documents = Arc::new(load_documents(&args)?);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let names: Vec<&str> = documents.iter().map(|d| d.name.as_str()).collect();
+    let mean_size = documents.iter().map(|d| d.bytes.len()).sum::<usize>() / documents.len().max(1);
+    println!(
+        "reports: {} distinct sources ({}), mean {} bytes, each copy made unique",
+        documents.len(),
+        names.join(", "),
+        mean_size
+    );
+    let mode = match args.rate {
+        Some(rate) => format!("open loop at {rate} reports/s"),
+        None => format!("{} concurrent clients", args.concurrency.max(1)),
+    };
+
+    if args.warmup > 0 {
+        let (_, _, tally) = pipeline(&args, &documents, args.warmup, &run, 0).await?;
+        if tally.errors.load(Ordering::Relaxed) > 0 {
+            bail!(
+                "the warm-up failed; is `gongkai up` running at {}?",
+                args.server.server
+            );
+        }
+    }
+    let (elapsed, mut latencies, tally) =
+        pipeline(&args, &documents, args.count, &run, args.warmup).await?;
+    latencies.sort();
+    let finished = latencies.len();
+    let throughput = finished as f64 / elapsed.as_secs_f64();
+    println!(
+        "pipeline: {} reports, {mode}: {finished} finished in {:.2} s = {throughput:.1} reports/s end to end",
+        args.count,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  latency submit -> final: p50 {}  p90 {}  p99 {}  max {}",
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 90.0)),
+        ms(percentile(&latencies, 99.0)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "  outcomes: {} archived, {} failed, {} not finished",
+        tally.archived.load(Ordering::Relaxed),
+        tally.failed.load(Ordering::Relaxed),
+        tally.errors.load(Ordering::Relaxed)
+    );
+
+    if args.broker_messages > 0 {
+        let sample = StageMessage {
+            report_id: uuid::Uuid::now_v7(),
+            sha256: "0".repeat(64),
+            blob_key: format!("sha256/{}", "0".repeat(64)),
+            filename: documents[0].name.clone(),
+            source_system: Some("gongkai-bench".to_owned()),
+            attempt: 0,
+        };
+        let body = sample.to_json()?;
+        let rate = broker_ceiling(&args, &body).await?;
+        println!(
+            "broker ceiling: {} persistent confirmed publishes of {} bytes to a scratch quorum queue, {} in flight: {rate:.0} msg/s (the pipeline publishes 3 per report: {:.0} reports/s)",
+            args.broker_messages,
+            body.len(),
+            args.broker_window.max(1),
+            rate / 3.0
+        );
+    }
+    Ok(if tally.errors.load(Ordering::Relaxed) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
