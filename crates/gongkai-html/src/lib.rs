@@ -146,6 +146,14 @@ impl Walker {
             Node::Text(text) => self.buffer.push_str(text),
             Node::Element(element) => {
                 let name = element.name();
+                if name == "head" {
+                    // The page title often repeats the report's title; some pages have no other.
+                    for title in node.descendants().filter(|d| element_named(*d, "title")) {
+                        self.buffer.push_str(&cell_text(title));
+                        self.flush();
+                    }
+                    return;
+                }
                 if is_skipped(name) || is_hidden(element) {
                     return;
                 }
@@ -441,7 +449,10 @@ mod tests {
             "<html><head><title>t</title><style>p{}</style></head><body><p>一、总体情况</p><div>甲<br/>乙 <b>丙</b></div>尾<script>x</script></body></html>",
             None,
         );
-        assert_eq!(paragraphs(&doc), vec!["一、总体情况", "甲", "乙 丙", "尾"]);
+        assert_eq!(
+            paragraphs(&doc),
+            vec!["t", "一、总体情况", "甲", "乙 丙", "尾"]
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ use gongkai_model::{Document, Position, Report, Section, TableId, Template, Text
 use items::Item;
 use sections::Heading;
 
+/// The largest section text handed to `gongkai_digits::read_flattened_table`.
+pub const MAX_FLATTENED_SECTION_BYTES: usize = 256 * 1024;
+
 /// Reads a report from a document of any format.
 pub fn read_document(doc: &Document) -> Report {
     let items::Items { items, groups } = items::build(doc);
@@ -174,7 +177,9 @@ fn read_flattened(
 ) -> Option<gongkai_model::Table> {
     let at = headings.iter().position(|h| h.number == table.section())?;
     let text = section_text(items, headings, at);
-    if text.is_empty() {
+    // A flattened table with its prose is a few kilobytes; a section larger than this is not
+    // handed to the digit solver.
+    if text.is_empty() || text.len() > MAX_FLATTENED_SECTION_BYTES {
         return None;
     }
     let origin = origin_after(items, headings.get(at)?);

@@ -71,24 +71,37 @@ fn is_delimiter(c: char) -> bool {
         )
 }
 
+/// Phrases naming another document: `《…关于编制公布2021年政府信息公开工作年度报告…的通知》`.
+const OTHER_DOCUMENT_WORDS: [&str; 5] = ["编制", "印发", "公布", "做好", "通知"];
+
+/// How many report phrases of one text item are examined (a hostile text may repeat it).
+const MAX_PHRASES_PER_ITEM: usize = 16;
+
 fn title_in(text: &str) -> Option<Metadata> {
     let mut search_from = 0;
-    while let Some((found, word)) = REPORT_WORDS
-        .iter()
-        .filter_map(|w| {
-            text.get(search_from..)?
-                .find(w)
-                .map(|p| (search_from + p, *w))
-        })
-        .min_by_key(|(p, _)| *p)
+    let mut examined = 0;
+    while examined < MAX_PHRASES_PER_ITEM
+        && let Some((found, word)) = REPORT_WORDS
+            .iter()
+            .filter_map(|w| {
+                text.get(search_from..)?
+                    .find(w)
+                    .map(|p| (search_from + p, *w))
+            })
+            .min_by_key(|(p, _)| *p)
     {
         let end = found + word.len();
         search_from = end;
+        examined += 1;
         // The phrase starts after the last delimiter before it, allowing spaces between the
         // agency, the year and 年 (`洛阳市瀍河区人民政府 2020 年政府…`).
         let head = &text[..found];
         let start = phrase_start(head);
-        if text[..start].ends_with('《') || head[start..].contains("关于") {
+        if text[..start].ends_with('《')
+            || OTHER_DOCUMENT_WORDS
+                .iter()
+                .any(|w| head[start..].contains(w))
+        {
             continue;
         }
         let phrase = text[start..end].trim();
@@ -99,34 +112,35 @@ fn title_in(text: &str) -> Option<Metadata> {
     None
 }
 
-/// Walks back from the report words over the agency, the year and spaces around the year.
+/// Walks back from the report words over the agency, the year and spaces around the year;
+/// at most [`MAX_PHRASE_CHARS`] characters, so that a long line costs no more than a short one.
 fn phrase_start(head: &str) -> usize {
-    let chars: Vec<(usize, char)> = head.char_indices().collect();
-    let mut i = chars.len();
-    while i > 0 {
-        let (_, c) = chars[i - 1];
+    let mut start = head.len();
+    let mut chars = head.char_indices().rev().take(MAX_PHRASE_CHARS).peekable();
+    let mut next: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
         if c == '《' {
             break;
         }
         if c.is_whitespace() {
             // A space belongs to the phrase when it stands next to the year's digits or 年.
-            let prev = i.checked_sub(2).and_then(|j| chars.get(j)).map(|x| x.1);
-            let next = chars.get(i).map(|x| x.1);
+            let prev = chars.peek().map(|x| x.1);
             let near_year =
                 |ch: Option<char>| ch.is_some_and(|ch| ch.is_ascii_digit() || ch == '年');
-            if near_year(prev) || near_year(next) {
-                i -= 1;
-                continue;
+            if !(near_year(prev) || near_year(next)) {
+                break;
             }
+        } else if is_delimiter(c) {
             break;
         }
-        if is_delimiter(c) {
-            break;
-        }
-        i -= 1;
+        start = i;
+        next = Some(c);
     }
-    chars.get(i).map_or(head.len(), |(p, _)| *p)
+    start
 }
+
+/// The longest title phrase looked at (agency and year included).
+const MAX_PHRASE_CHARS: usize = 120;
 
 fn parse_title(phrase: &str) -> Option<Metadata> {
     let compact: String = phrase.chars().filter(|c| !c.is_whitespace()).collect();

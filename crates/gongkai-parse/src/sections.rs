@@ -65,23 +65,29 @@ fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> 
             if c != numeral {
                 continue;
             }
-            let at = start_at + offset;
-            let before = text[..at].chars().next_back();
-            if before
-                .is_some_and(|b| CJK_NUMERALS.contains(b) || b == '第' || b == '（' || b == '(')
-            {
-                continue;
-            }
-            let after = &text[at + c.len_utf8()..];
-            let mut rest = after.chars();
-            let Some(separator) = rest.next() else {
-                continue;
+            let numeral_at = start_at + offset;
+            let before = text[..numeral_at].chars().next_back();
+            let after = &text[numeral_at + c.len_utf8()..];
+            // `第一部分 总体情况` is the other way of numbering sections.
+            let (at, separator_len) = if before == Some('第') && after.starts_with("部分") {
+                (numeral_at - '第'.len_utf8(), "部分".len())
+            } else {
+                if before
+                    .is_some_and(|b| CJK_NUMERALS.contains(b) || b == '第' || b == '（' || b == '(')
+                {
+                    continue;
+                }
+                let Some(separator) = after.chars().next() else {
+                    continue;
+                };
+                if !matches!(separator, '、' | '.' | '，' | ',' | ' ' | '：' | ':') {
+                    continue;
+                }
+                (numeral_at, separator.len_utf8())
             };
-            if !matches!(separator, '、' | '.' | '，' | ',' | ' ' | '：' | ':') {
-                continue;
-            }
-            let body_start = at + c.len_utf8() + separator.len_utf8();
-            let body = &text[body_start..];
+            let body_start = numeral_at + c.len_utf8() + separator_len;
+            let body = text[body_start..].trim_start_matches([' ', '：', ':', '、']);
+            let body_start = text.len() - body.len();
             let window = heading_window(body);
             let key = label_key(window);
             let hit = keywords.iter().find_map(|kw| {
@@ -163,6 +169,20 @@ mod tests {
                 "六、其他需要报告的事项",
             ]
         );
+    }
+
+    #[test]
+    fn headings_numbered_as_parts() {
+        let items = vec![
+            text("第一部分 总体情况"),
+            text("第二部分：主动公开政府信息情况"),
+        ];
+        let found = find_headings(&items);
+        assert_eq!(
+            found.iter().map(|h| h.number).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(found[0].start, 0);
     }
 
     #[test]
