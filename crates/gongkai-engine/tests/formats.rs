@@ -458,3 +458,41 @@ fn arbitrary_bytes_never_panic() {
     }
     assert!(reads > 1000);
 }
+
+#[test]
+fn group_labels_on_their_own_lines_do_not_lose_rows() {
+    // A PDF-like text: the group labels of t3 stand alone between the rows.
+    let text = "某镇人民政府2021年政府信息公开工作年度报告\n\
+        三、收到和处理政府信息公开申请情况\n\
+        一、本年新收政府信息公开申请数量\t3\t0\t0\t0\t0\t0\t3\n\
+        三、本年度办理结果\n\
+        （一）予以公开\t1\t0\t0\t0\t0\t0\t1\n\
+        （四）无法提供\n\
+        1、本机关不掌握相关政府信息\t2\t0\t0\t0\t0\t0\t2\n\
+        2、没有现成信息需要另行制作\t0\t0\t0\t0\t0\t0\t0\n\
+        （六）其他处理\n\
+        1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请\t0\t0\t0\t0\t0\t0\t0\n\
+        3.其他\t1\t0\t0\t0\t0\t0\t1\n\
+        （七）总计\t3\t0\t0\t0\t0\t0\t3\n";
+    let (_, report) = read(text.as_bytes(), "r.txt").unwrap();
+    assert_eq!(report.template, Template::F2021);
+    for (row, total) in [
+        ("new_received", "3"),
+        ("granted", "1"),
+        ("unavailable_not_held", "2"),
+        ("unavailable_needs_creation", "0"),
+        ("other_overdue_correction", "0"),
+        ("other_other", "1"),
+        ("total_processed", "3"),
+    ] {
+        assert_eq!(
+            value(&report, TableId::T3, row, "total").as_deref(),
+            Some(total),
+            "{row}"
+        );
+    }
+    assert_eq!(
+        state(&report, TableId::T3, "other_overdue_fee", "total"),
+        Some(CellState::Missing)
+    );
+}
