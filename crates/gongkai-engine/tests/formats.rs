@@ -496,3 +496,36 @@ fn group_labels_on_their_own_lines_do_not_lose_rows() {
         Some(CellState::Missing)
     );
 }
+
+#[test]
+fn labels_wrapped_over_lines_in_pdf_text() {
+    // pdftotext-like output: columns separated by runs of spaces, long labels wrapped, one
+    // row's numbers alone on a line under its label.
+    let text = "某市人民政府2022年政府信息公开工作年度报告\n\
+        三、收到和处理政府信息公开申请情况\n\
+        一、本年新收政府信息公开申请数量    5    0    0    0    0    0    5\n\
+        （二）部分公开（区分处理的，只计这一\n\
+        情形，不计其他情形）    2    0    0    0    0    0    2\n\
+        2.申请人逾期未按收费通知要求缴纳\n\
+        费用、行政机关不再处理其政府信息    1    0    0    0    0    0    1\n\
+        公开申请\n\
+        3.其他\n\
+        4    0    0    0    0    0    4\n";
+    let (_, report) = read(text.as_bytes(), "r.txt").unwrap();
+    assert_eq!(
+        value(&report, TableId::T3, "new_received", "total").as_deref(),
+        Some("5")
+    );
+    assert_eq!(
+        value(&report, TableId::T3, "partially_granted", "total").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        value(&report, TableId::T3, "other_overdue_fee", "natural_person").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(&report, TableId::T3, "other_other", "total").as_deref(),
+        Some("4")
+    );
+}

@@ -53,7 +53,13 @@ impl RowCell {
 pub struct Row {
     pub cells: Vec<RowCell>,
     pub group: usize,
+    /// [`label_key`] of a short text line just before the row: the first part of a label
+    /// wrapped over lines (PDF text), or the row's whole label when the row is bare numbers.
+    pub lead_key: String,
 }
+
+/// Lines longer than this are prose, not the first part of a wrapped label.
+const MAX_LEAD_CHARS: usize = 60;
 
 #[derive(Debug, Clone)]
 pub enum Item {
@@ -95,9 +101,16 @@ pub fn build(doc: &Document) -> Items {
                     if !previous_was_row || gap {
                         groups += 1;
                     }
+                    let lead_key = match items.last() {
+                        Some(Item::Text(t)) if !gap && t.text.chars().count() <= MAX_LEAD_CHARS => {
+                            label_key(&t.text)
+                        }
+                        _ => String::new(),
+                    };
                     items.push(Item::Row(Row {
                         cells,
                         group: groups - 1,
+                        lead_key,
                     }));
                     previous_was_row = true;
                 } else {
@@ -127,6 +140,7 @@ pub fn build(doc: &Document) -> Items {
                     items.push(Item::Row(Row {
                         cells,
                         group: groups - 1,
+                        lead_key: String::new(),
                     }));
                 }
                 previous_was_row = false;

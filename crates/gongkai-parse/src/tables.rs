@@ -221,7 +221,9 @@ fn read_t2(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
         if !s.has_values() {
             continue;
         }
-        let spec = match_t2(s.own_key(), specs).or_else(|| match_t2(&s.full_key(), specs));
+        let spec = match_t2(s.own_key(), specs)
+            .or_else(|| match_t2(&s.full_key(), specs))
+            .or_else(|| match_t2(&format!("{}{}", row.lead_key, s.own_key()), specs));
         let Some(spec) = spec else { continue };
         let Some(cells) = out.get_mut(spec.key) else {
             continue;
@@ -330,10 +332,12 @@ fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
     let mut found = 0;
     for row in rows {
         let s = split(row);
-        if !s.has_values() || s.labels.is_empty() {
+        if !s.has_values() || (s.labels.is_empty() && row.lead_key.is_empty()) {
             continue;
         }
-        let spec = match_t3(s.own_key(), specs).or_else(|| match_t3(&s.full_key(), specs));
+        let spec = match_t3(s.own_key(), specs)
+            .or_else(|| match_t3(&s.full_key(), specs))
+            .or_else(|| match_t3(&format!("{}{}", row.lead_key, s.own_key()), specs));
         let Some(spec) = spec else { continue };
         let Some(cells) = out.get_mut(spec.key) else {
             continue;
