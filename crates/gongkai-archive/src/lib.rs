@@ -54,6 +54,14 @@
 //!   a watcher listens before it reads, and also re-reads every few seconds, so no event is lost
 //!   across reconnections.
 
+//!
+//! # Tests
+//!
+//! The tests run against the PostgreSQL at `127.0.0.1:5432` (trust auth, user `postgres`;
+//! `GONGKAI_TEST_DATABASE_SERVER` overrides it), each in its own database named by
+//! [`testing::TestDatabase`], which drops it afterwards. The crates built on the archive can use
+//! the same helper.
+
 #![forbid(unsafe_code)]
 
 mod error;
@@ -64,10 +72,12 @@ mod watch;
 mod write;
 
 pub use error::{ArchiveError, Result};
+pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
     Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
     ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted,
 };
+pub use watch::POLL_INTERVAL;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
@@ -146,6 +156,12 @@ impl Archive {
     /// The pool, for health checks and tests.
     pub fn pool(&self) -> &PgPool {
         &self.inner.pool
+    }
+
+    /// Closes the pool, waiting for the connections in use to come back (graceful shutdown).
+    /// Later calls fail with [`ArchiveError::Unavailable`].
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
     }
 
     /// Checks that the database answers (for `/healthz`).

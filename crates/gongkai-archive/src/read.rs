@@ -30,6 +30,7 @@ impl Archive {
     /// Everything about one report: submission, status (with the failure reason), archived
     /// content (the exact `CheckedReport`, the cells from their table, version and whether it is
     /// current) and all its events. Read from one consistent snapshot.
+    #[tracing::instrument(name = "archive.get_report", skip_all, fields(%report_id))]
     pub async fn get_report(&self, report_id: Uuid) -> Result<StoredReport> {
         const CONTEXT: &str = "reading a report";
         let mut tx = self
@@ -109,6 +110,7 @@ impl Archive {
     /// `next_page_token` to continue; the pages stay consistent while new reports arrive
     /// (keyset pagination on submission time and id). A token that was not issued here is an
     /// [`ArchiveError::InvalidArgument`].
+    #[tracing::instrument(name = "archive.list_reports", skip_all, fields(page_size = page_size))]
     pub async fn list_reports(
         &self,
         filter: &ListFilter,
@@ -196,6 +198,7 @@ impl Archive {
 
     /// The current version of `agency`'s report for `year − 1`, as archived: what the X-* rules
     /// (X-CARRY-OVER, X-IN-FORCE, X-PREVIOUS) compare with. `None` when there is none.
+    #[tracing::instrument(name = "archive.previous_year", skip(self))]
     pub async fn previous_year(&self, agency: &str, year: u16) -> Result<Option<Report>> {
         let Some(previous) = year.checked_sub(1) else {
             return Ok(None);

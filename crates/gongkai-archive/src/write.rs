@@ -23,6 +23,7 @@ impl Archive {
     /// document: exactly one of them gets `duplicate = false`.
     ///
     /// When the key matches one report and the bytes another, the key wins.
+    #[tracing::instrument(name = "archive.record_submission", skip_all, fields(sha256 = %submission.sha256))]
     pub async fn record_submission(&self, submission: &NewSubmission) -> Result<Submitted> {
         let sha256 = submission.sha256.to_ascii_lowercase();
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -120,6 +121,7 @@ impl Archive {
     /// stage); `FAILED` also records `detail` as the failure reason, and is left only by a
     /// later `Succeeded` run (a redriven message). `status: Some(ARCHIVED)` is refused: use
     /// [`Archive::archive_checked`], which writes the content with it.
+    #[tracing::instrument(name = "archive.record_event", skip_all, fields(%report_id, stage = %record.stage, attempt = record.attempt))]
     pub async fn record_event(&self, report_id: Uuid, record: &EventRecord) -> Result<()> {
         if record.status == Some(Status::Archived) {
             return Err(ArchiveError::InvalidArgument(
@@ -194,6 +196,7 @@ impl Archive {
     ///
     /// A `checked.source.sha256` that is not the submitted document's is refused
     /// ([`ArchiveError::InvalidArgument`]): the content would be filed under the wrong report.
+    #[tracing::instrument(name = "archive.archive_checked", skip_all, fields(%report_id, attempt = run.attempt))]
     pub async fn archive_checked(
         &self,
         report_id: Uuid,

@@ -209,6 +209,10 @@ async fn connect_creates_the_database_and_migrations_apply_once() {
         a.status(submitted.report_id).await.unwrap(),
         Status::Received
     );
+    // After a graceful close the archive says it is unavailable.
+    again.close().await;
+    let error = again.status(submitted.report_id).await.unwrap_err();
+    assert!(error.is_unavailable(), "{error:?}");
 }
 
 #[tokio::test]
