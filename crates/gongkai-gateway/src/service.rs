@@ -200,7 +200,7 @@ impl ReportServiceImpl {
         };
         if submitted.duplicate {
             let status = self.settle_duplicate(&message).await?;
-            tracing::info!(report_id = %submitted.report_id, status = status.as_str(), "duplicate submission");
+            tracing::debug!(report_id = %submitted.report_id, status = status.as_str(), "duplicate submission");
             return Ok(v1::SubmitReportResponse {
                 report_id: submitted.report_id.to_string(),
                 status: convert::status(status) as i32,
@@ -211,7 +211,7 @@ impl ReportServiceImpl {
             });
         }
         self.publish(&message, 1).await?;
-        tracing::info!(report_id = %submitted.report_id, size_bytes, "report received");
+        tracing::debug!(report_id = %submitted.report_id, size_bytes, "report received");
         Ok(v1::SubmitReportResponse {
             report_id: submitted.report_id.to_string(),
             status: v1::ReportStatus::Received as i32,
@@ -228,8 +228,12 @@ impl ReportServiceImpl {
     /// already in the pipeline.
     async fn publish(&self, message: &StageMessage, attempt: u32) -> Result<(), GrpcStatus> {
         let started_at = Utc::now();
-        let headers = gongkai_telemetry::inject_amqp(&gongkai_telemetry::current_context());
-        match self.publisher.publish(Stage::Parse, message, headers).await {
+        // The publisher adds the trace context of its PRODUCER span (a child of this call's).
+        match self
+            .publisher
+            .publish(Stage::Parse, message, gongkai_queue::FieldTable::default())
+            .await
+        {
             Ok(()) => {
                 if let Some(metrics) = &self.metrics {
                     metrics.published(Stage::Parse.as_str());

@@ -459,3 +459,77 @@ async fn health_and_reflection_answer() {
     }
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_is_unavailable_then_recovers() {
+    if !services_available() {
+        return;
+    }
+    let proxy = common::DbProxy::start().await;
+    let gw = start("dbdown", |c| {
+        c.archive_timeout_ms = 3000;
+        c.database_url = proxy.url(c.database_url.rsplit('/').next().expect("a database name"));
+    })
+    .await;
+    let mut client = gw.client().await;
+    let first = client
+        .submit_report(request(b"while the database is up", "up.txt"))
+        .await
+        .unwrap()
+        .into_inner();
+
+    proxy.cut();
+    let started = Instant::now();
+    let submit = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.submit_report(request(b"while the database is down", "down.txt")),
+    )
+    .await
+    .expect("SubmitReport answers while the database is down")
+    .unwrap_err();
+    assert_eq!(submit.code(), Code::Unavailable, "{submit:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    let get = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get_report(v1::GetReportRequest {
+            report_id: first.report_id.clone(),
+        }),
+    )
+    .await
+    .expect("GetReport answers while the database is down")
+    .unwrap_err();
+    assert_eq!(get.code(), Code::Unavailable, "{get:?}");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let retried = loop {
+        match client
+            .submit_report(request(b"while the database is down", "down.txt"))
+            .await
+        {
+            Ok(response) => break response.into_inner(),
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert!(Instant::now() < deadline, "no recovery within 30 s");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    assert!(
+        !retried.duplicate,
+        "the refused submission was not recorded"
+    );
+    let report = client
+        .get_report(v1::GetReportRequest {
+            report_id: first.report_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.status, v1::ReportStatus::Received as i32);
+    gw.stop().await;
+}

@@ -8,6 +8,7 @@ use gongkai_proto::v1::{self, ReportStatus};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::Channel;
+use unicode_width::UnicodeWidthStr;
 
 /// The gateway to talk to.
 #[derive(Debug, Clone, clap::Args)]
@@ -230,7 +231,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
     let width = args
         .files
         .iter()
-        .map(|f| f.display().to_string().chars().count())
+        .map(|f| UnicodeWidthStr::width(f.display().to_string().as_str()))
         .max()
         .unwrap_or(0);
     let mut results = futures::stream::iter(args.files.iter())
@@ -243,7 +244,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
     let mut exit = 0;
     while let Some((path, result)) = results.next().await {
         let name = path.display().to_string();
-        let padding = width.saturating_sub(name.chars().count());
+        let padding = width.saturating_sub(UnicodeWidthStr::width(name.as_str()));
         match result {
             Ok((response, report)) => {
                 let duplicate = if response.duplicate {

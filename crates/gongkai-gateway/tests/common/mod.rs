@@ -1,7 +1,7 @@
 //! A gateway of its own for each test: a fresh RabbitMQ vhost, a fresh PostgreSQL database and a
 //! temporary blob directory, served in-process on a free port.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use gongkai_archive::testing::TestDatabase;
 use gongkai_gateway::{Gateway, GatewayConfig, GatewayError};
@@ -116,5 +116,70 @@ pub fn request(content: &[u8], filename: &str) -> gongkai_proto::v1::SubmitRepor
         media_type: None,
         source_system: "gateway-test".to_owned(),
         idempotency_key: None,
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that a test can cut (refusing new connections and
+/// killing the open ones, as a database that went away) and restore.
+pub struct DbProxy {
+    pub port: u16,
+    enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl DbProxy {
+    pub async fn start() -> DbProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let enabled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (accept_enabled, accept_connections) = (enabled.clone(), connections.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_enabled.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                accept_connections.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        DbProxy {
+            port,
+            enabled,
+            connections,
+            accept,
+        }
+    }
+
+    /// The database URL of `database` through this proxy.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn cut(&self) {
+        self.enabled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.enabled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
     }
 }
