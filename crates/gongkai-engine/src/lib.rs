@@ -112,6 +112,10 @@ pub fn check_report(source: Source, report: Report) -> CheckedReport {
     }
 }
 
+/// The second step of [`read`]: the report in a document (re-exported so that callers running
+/// the steps one by one need no other crate).
+pub use gongkai_parse::read_document;
+
 /// The document IR of `bytes`, whatever their format.
 pub fn read_format(bytes: &[u8], name: &str, limit: usize) -> Result<Document, ReadError> {
     if bytes.is_empty() {
@@ -146,7 +150,9 @@ fn is_markdown_name(name: &str) -> bool {
     lower.ends_with(".md") || lower.ends_with(".markdown")
 }
 
-fn source(bytes: &[u8], name: &str, document: &Document) -> Source {
+/// The [`Source`] of a report read from `bytes` (what [`read`] returns beside the report);
+/// public for callers that run the steps of [`read`] one by one (the parse worker traces each).
+pub fn source(bytes: &[u8], name: &str, document: &Document) -> Source {
     Source {
         name: name.to_owned(),
         sha256: hex::encode(Sha256::digest(bytes)),

@@ -297,14 +297,26 @@ async fn process<H: Handler>(
 ) {
     let headers = delivery.properties.headers().clone().unwrap_or_default();
     let delivery_count = header_number(&headers, HEADER_DELIVERY_COUNT).unwrap_or(0);
-    let span = tracing::info_span!(
-        "message",
-        %stage,
-        report_id = tracing::field::Empty,
-        attempt = tracing::field::Empty,
-        delivery_count,
-        redelivered = delivery.redelivered,
+    // The CONSUMER span of this message: child of the PRODUCER span whose context the headers
+    // carry (and linked to it), so every stage of a report is one trace. The handler, the retry
+    // or dead-letter copy and every log line of this message happen inside it.
+    let message_id = delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.as_str().to_owned())
+        .unwrap_or_default();
+    let span = gongkai_telemetry::consumer_span(
+        &stage.queue(),
+        delivery.routing_key.as_str(),
+        &message_id,
+        Some(&headers),
     );
+    {
+        use gongkai_telemetry::OpenTelemetrySpanExt as _;
+        span.set_attribute("messaging.rabbitmq.delivery_count", delivery_count);
+        span.set_attribute("messaging.rabbitmq.redelivered", delivery.redelivered);
+    }
     async {
         let message = match StageMessage::from_json(&delivery.data) {
             Ok(message) => message,
@@ -327,8 +339,8 @@ async fn process<H: Handler>(
             }
         };
         let span = tracing::Span::current();
-        span.record("report_id", tracing::field::display(message.report_id));
-        span.record("attempt", message.attempt);
+        gongkai_telemetry::record_report(&span, &message.report_id.to_string(), None, None);
+        gongkai_telemetry::record_attempt(&span, message.attempt + 1);
 
         if let Some(hold) = test_hold {
             tokio::time::sleep(hold).await;

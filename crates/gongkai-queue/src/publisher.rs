@@ -18,6 +18,7 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::Instrument;
 
 /// How long [`Publisher::publish`] waits for the broker's confirm by default.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -169,12 +170,24 @@ impl Publisher {
         headers: FieldTable,
     ) -> Result<(), PublishError> {
         let body = serde_json::to_vec(message).map_err(PublishError::Encode)?;
+        let message_id = message.report_id.to_string();
+        // The PRODUCER span of this publish; the headers carry its context so that the next
+        // stage's CONSUMER span is its child.
+        let mut headers = headers;
+        let span =
+            gongkai_telemetry::start_publish(EXCHANGE, stage.as_str(), &message_id, &mut headers);
         let properties = self
             .properties(headers)
-            .with_message_id(message.report_id.to_string().into())
+            .with_message_id(message_id.as_str().into())
             .with_type(stage.as_str().into());
-        self.publish_raw(EXCHANGE, stage.as_str(), &body, properties)
-            .await
+        let result = self
+            .publish_raw(EXCHANGE, stage.as_str(), &body, properties)
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &result {
+            gongkai_telemetry::record_error(&span, error);
+        }
+        result
     }
 
     /// The properties of every message: persistent JSON with our name and the time.

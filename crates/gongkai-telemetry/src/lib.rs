@@ -29,7 +29,7 @@ pub use propagation::{
 pub use server::{MetricsServer, serve_metrics};
 pub use spans::{
     blob_span, consumer_span, db_span, linked_root_span, producer_span, record_attempt,
-    record_error, record_findings, record_report, step_span,
+    record_error, record_findings, record_report, start_publish, step_span,
 };
 
 /// Re-exported so callers can use `.context()`, `.set_parent()` and `.add_link()` on a

@@ -50,6 +50,27 @@ pub fn producer_span(exchange: &str, routing_key: &str, message_id: &str) -> Spa
     )
 }
 
+/// The PRODUCER span of one publish, with `headers` rewritten to carry its context (other
+/// headers are kept). Its parent is the current span; outside any span (a tool republishing a
+/// message) it continues the trace `headers` already carry instead of starting a new one.
+/// Instrument the publish with the returned span.
+pub fn start_publish(
+    exchange: &str,
+    routing_key: &str,
+    message_id: &str,
+    headers: &mut lapin::types::FieldTable,
+) -> Span {
+    let span = producer_span(exchange, routing_key, message_id);
+    if !tracing::Span::current().context().has_active_span() {
+        let carried = crate::propagation::extract_amqp(headers);
+        if carried.span().span_context().is_valid() {
+            let _ = span.set_parent(carried);
+        }
+    }
+    crate::propagation::inject_amqp_into(&span.context(), headers);
+    span
+}
+
 /// The CONSUMER span of handling one message taken from `queue`. Its parent is the context the
 /// message's headers carry (so the stage joins the report's trace) and it also links to that
 /// context, as the messaging conventions ask; without trace headers it starts a new trace.

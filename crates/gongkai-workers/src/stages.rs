@@ -151,7 +151,10 @@ impl StageContext {
             started_at: run.started_at,
             finished_at: Utc::now(),
         };
-        self.archive.record_event(message.report_id, &record).await
+        self.archive
+            .record_event(message.report_id, &record)
+            .instrument(gongkai_telemetry::db_span("record_event"))
+            .await
     }
 
     async fn put_json<T: Serialize>(
@@ -164,6 +167,7 @@ impl StageContext {
             .map_err(|e| Step::Permanent(format!("cannot encode {name}: {e}")))?;
         self.blobs
             .put_derived(report_id, name, Bytes::from(json))
+            .instrument(gongkai_telemetry::blob_span("put", name))
             .await
             .map(|_| ())
             .map_err(from_blob)
@@ -175,12 +179,17 @@ impl StageContext {
         name: &str,
     ) -> Result<T, Step> {
         let key = derived_key(report_id, name);
-        let bytes = self.blobs.get(&key).await.map_err(|error| match error {
-            // The previous stage writes the artefact before it publishes this message, so a
-            // missing one is a store that has not caught up (or lost it): worth a retry.
-            BlobError::NotFound { .. } => Step::Transient(error.to_string()),
-            other => from_blob(other),
-        })?;
+        let bytes = self
+            .blobs
+            .get(&key)
+            .instrument(gongkai_telemetry::blob_span("get", &key))
+            .await
+            .map_err(|error| match error {
+                // The previous stage writes the artefact before it publishes this message, so a
+                // missing one is a store that has not caught up (or lost it): worth a retry.
+                BlobError::NotFound { .. } => Step::Transient(error.to_string()),
+                other => from_blob(other),
+            })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Step::Permanent(format!("{key} is not readable: {e}")))
     }
@@ -228,7 +237,12 @@ impl StageContext {
             Ok(false) => {}
             Err(step) => return step,
         }
-        let bytes = match self.blobs.get(&message.blob_key).await {
+        let bytes = match self
+            .blobs
+            .get(&message.blob_key)
+            .instrument(gongkai_telemetry::blob_span("get", &message.blob_key))
+            .await
+        {
             Ok(bytes) => bytes,
             Err(error @ (BlobError::NotFound { .. } | BlobError::Corrupt { .. })) => {
                 let reason = format!("无法取得报告文件（{}）：{error}", message.blob_key);
@@ -237,9 +251,24 @@ impl StageContext {
             Err(error) => return from_blob(error),
         };
         let filename = message.filename.clone();
-        // Reading is CPU work (PDF layout, table decoding): off the async threads.
-        let read =
-            tokio::task::spawn_blocking(move || gongkai_engine::read(&bytes, &filename)).await;
+        // Reading is CPU work (PDF layout, table decoding): off the async threads, in the
+        // consumer span so that the steps nest under it.
+        let consumer = tracing::Span::current();
+        let read = tokio::task::spawn_blocking(move || {
+            consumer.in_scope(|| {
+                let document = gongkai_telemetry::step_span("decode").in_scope(|| {
+                    gongkai_engine::read_format(&bytes, &filename, gongkai_engine::MAX_INPUT_BYTES)
+                })?;
+                // Section location, metadata, template and table reading.
+                let report = gongkai_telemetry::step_span("read_document")
+                    .in_scope(|| gongkai_engine::read_document(&document));
+                Ok::<_, gongkai_engine::ReadError>((
+                    gongkai_engine::source(&bytes, &filename, &document),
+                    report,
+                ))
+            })
+        })
+        .await;
         let (source, report) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
@@ -251,6 +280,12 @@ impl StageContext {
                 return self.fail_report(Stage::Parse, message, run, &reason).await;
             }
         };
+        gongkai_telemetry::record_report(
+            &tracing::Span::current(),
+            &message.report_id.to_string(),
+            report.agency.as_deref(),
+            report.year.map(i64::from),
+        );
         tracing::info!(
             agency = report.agency.as_deref().unwrap_or(""),
             year = report.year,
@@ -295,14 +330,27 @@ impl StageContext {
             Ok(parsed) => parsed,
             Err(step) => return step,
         };
-        let mut findings = gongkai_rules::check(&parsed.report);
+        gongkai_telemetry::record_report(
+            &tracing::Span::current(),
+            &message.report_id.to_string(),
+            parsed.report.agency.as_deref(),
+            parsed.report.year.map(i64::from),
+        );
+        let mut findings =
+            gongkai_telemetry::step_span("rules").in_scope(|| gongkai_rules::check(&parsed.report));
         if let (Some(agency), Some(year)) = (parsed.report.agency.as_deref(), parsed.report.year) {
-            match self.archive.previous_year(agency, year).await {
+            match self
+                .archive
+                .previous_year(agency, year)
+                .instrument(gongkai_telemetry::db_span("previous_year"))
+                .await
+            {
                 Ok(Some(previous)) => {
-                    findings.extend(gongkai_rules::check_against_previous(
-                        &parsed.report,
-                        &previous,
-                    ));
+                    findings.extend(
+                        gongkai_telemetry::step_span("rules against previous year").in_scope(
+                            || gongkai_rules::check_against_previous(&parsed.report, &previous),
+                        ),
+                    );
                 }
                 Ok(None) => {}
                 Err(error) => return from_archive(error),
@@ -320,6 +368,12 @@ impl StageContext {
                 metrics.finding(&finding.rule, finding.severity.as_str());
             }
         }
+        gongkai_telemetry::record_findings(
+            &tracing::Span::current(),
+            checked.findings.len(),
+            usize::try_from(checked.summary.errors).unwrap_or(usize::MAX),
+            usize::try_from(checked.summary.warnings).unwrap_or(usize::MAX),
+        );
         tracing::info!(
             errors = checked.summary.errors,
             warnings = checked.summary.warnings,
@@ -362,9 +416,16 @@ impl StageContext {
             Ok(checked) => checked,
             Err(step) => return step,
         };
+        gongkai_telemetry::record_report(
+            &tracing::Span::current(),
+            &message.report_id.to_string(),
+            checked.report.agency.as_deref(),
+            checked.report.year.map(i64::from),
+        );
         match self
             .archive
             .archive_checked(message.report_id, &checked, run)
+            .instrument(gongkai_telemetry::db_span("archive_checked transaction"))
             .await
         {
             Ok(archived) if archived.already_archived => Step::AlreadyArchived,
@@ -378,12 +439,9 @@ impl StageContext {
 
     async fn run_stage(&self, stage: Stage, incoming: Incoming, publisher: Publisher) -> Outcome {
         let started = Instant::now();
-        let span = gongkai_telemetry::consumer_span(
-            &stage.queue(),
-            stage.as_str(),
-            &incoming.message.report_id.to_string(),
-            Some(&incoming.headers),
-        );
+        // The CONSUMER span the consumer loop opened for this message (child of the producer
+        // whose context the message carries).
+        let span = tracing::Span::current();
         let _in_flight = self
             .metrics
             .as_ref()
