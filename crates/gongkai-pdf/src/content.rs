@@ -132,9 +132,10 @@ impl Budget {
 
 struct Interpreter<'a> {
     doc: &'a Document,
-    /// Maps the page's device space (y up, origin at the media box's lower left) to ours.
-    page_height: f32,
-    page_left: f32,
+    /// The media box `[x0 y0 x1 y1]` and the page's `/Rotate` (0, 90, 180 or 270), which map
+    /// default user space (y up) to the page as displayed (origin top-left, y down).
+    media: [f32; 4],
+    rotate: u32,
     out: PageContent,
     fonts: HashMap<ObjectId, Rc<Font>>,
     budget: &'a mut Budget,
@@ -180,6 +181,23 @@ pub(crate) fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
     [0.0, 0.0, 612.0, 792.0]
 }
 
+/// The page's `/Rotate`, inherited through the page tree, as 0, 90, 180 or 270.
+fn page_rotation(doc: &Document, page: ObjectId) -> u32 {
+    let mut node = doc.get_dictionary(page).ok();
+    for _ in 0..32 {
+        let Some(dict) = node else { break };
+        if let Ok(r) = dict
+            .get(b"Rotate")
+            .map(|o| deref(doc, o))
+            .and_then(Object::as_i64)
+        {
+            return u32::try_from(r.rem_euclid(360) / 90 * 90).unwrap_or(0);
+        }
+        node = dict.get(b"Parent").ok().and_then(|p| dict_of(doc, p));
+    }
+    0
+}
+
 /// The resources of a page: its own, or the nearest ancestor's.
 fn page_resources(doc: &Document, page: ObjectId) -> Option<&Dictionary> {
     let mut node = doc.get_dictionary(page).ok();
@@ -199,7 +217,9 @@ pub(crate) fn interpret_page(
     page: ObjectId,
     budget: &mut Budget,
 ) -> Result<PageContent, PdfError> {
-    let [x0, y0, _, y1] = media_box(doc, page);
+    let media = media_box(doc, page);
+    let rotate = page_rotation(doc, page);
+    let [x0, y0, x1, y1] = media;
     let content = doc
         .get_page_content_with_limit(page, budget.limits.max_stream_bytes)
         .map_err(|e| match e {
@@ -211,10 +231,10 @@ pub(crate) fn interpret_page(
         })?;
     let mut interp = Interpreter {
         doc,
-        page_height: y1,
-        page_left: x0,
+        media,
+        rotate,
         out: PageContent {
-            height: y1 - y0,
+            height: if rotate % 180 == 0 { y1 - y0 } else { x1 - x0 },
             ..PageContent::default()
         },
         fonts: HashMap::new(),
@@ -437,7 +457,14 @@ impl Interpreter<'_> {
     }
 
     fn to_page(&self, (x, y): (f32, f32)) -> (f32, f32) {
-        (x - self.page_left, self.page_height - y)
+        let [x0, y0, x1, y1] = self.media;
+        // A viewer turns the page clockwise by `/Rotate`; positions are those of the turned page.
+        match self.rotate {
+            90 => (y - y0, x - x0),
+            180 => (x1 - x, y - y0),
+            270 => (y1 - y, x1 - x),
+            _ => (x - x0, y1 - y),
+        }
     }
 
     fn show(&mut self, bytes: &[u8], gs: &GraphicsState, tm: &mut Matrix) -> Result<(), PdfError> {

@@ -500,8 +500,9 @@ fn grid_from_rules(hs: &[Rule], vs: &[Rule]) -> Option<Grid> {
     );
     let (ncols, nrows) = (xs.len().checked_sub(1)?, ys.len().checked_sub(1)?);
     // A page frame, a box around a paragraph, or a frame with a rule under the letterhead is
-    // not a table: a table has at least two rows and two columns.
-    if ncols < 2 || nrows < 2 || ncols * nrows > MAX_GRID_SLOTS {
+    // not a table: a table has at least two columns (one row is enough: the last row of a
+    // table may be all that a page break left for the next page).
+    if ncols < 2 || ncols * nrows > MAX_GRID_SLOTS {
         return None;
     }
     let t = GRID_TOLERANCE;

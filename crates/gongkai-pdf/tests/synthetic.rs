@@ -109,15 +109,24 @@ impl PdfWriter {
     }
 
     fn add_page(&mut self, content: String) {
+        self.add_page_with(content, dictionary! {});
+    }
+
+    /// A page with more entries in its dictionary (`/Rotate`).
+    fn add_page_with(&mut self, content: String, extra: Dictionary) {
         let content_id = self
             .doc
             .add_object(Stream::new(dictionary! {}, content.into_bytes()));
-        let page = self.doc.add_object(dictionary! {
+        let mut page = dictionary! {
             "Type" => "Page", "Parent" => self.pages_id,
             "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
             "Contents" => content_id,
             "Resources" => dictionary! { "Font" => self.fonts.clone() },
-        });
+        };
+        for (key, value) in extra {
+            page.set(key, value);
+        }
+        let page = self.doc.add_object(page);
         self.page_ids.push(page);
     }
 
@@ -402,40 +411,71 @@ fn a_vertical_identity_v_label_is_one_cell() {
     );
 }
 
-#[test]
-fn latin_labels_with_numbers_and_a_gapped_line() {
-    let mut w = PdfWriter::new();
+const LATIN_ROWS: [[&str; 3]; 3] = [
+    ["Item", "Issued", "In force"],
+    ["Rules", "1", "11"],
+    ["Normative documents", "8", "66"],
+];
+
+/// A bordered 3 x 3 Latin table and a line with a wide gap, `shift` points lower than drawn
+/// (so that a page whose displayed height is `842 - shift` shows it at the same place).
+fn latin_content(shift: f32) -> String {
     let mut page = String::new();
     let (xs, ys) = ([60.0, 200.0, 300.0, 400.0], [100.0, 120.0, 140.0, 160.0]);
     let mut cells = Vec::new();
     for r in 0..3 {
         for c in 0..3 {
-            cells.push((ys[r], ys[r + 1], xs[c], xs[c + 1]));
+            cells.push((ys[r] + shift, ys[r + 1] + shift, xs[c], xs[c + 1]));
         }
     }
     borders(&mut page, &cells, None);
-    let rows = [
-        ["Item", "Issued", "In force"],
-        ["Rules", "1", "11"],
-        ["Normative documents", "8", "66"],
-    ];
-    for (r, row) in rows.iter().enumerate() {
+    for (r, row) in LATIN_ROWS.iter().enumerate() {
         for (c, text) in row.iter().enumerate() {
-            PdfWriter::latin(&mut page, xs[c] + 4.0, ys[r] + 5.0, 9.0, text);
+            PdfWriter::latin(&mut page, xs[c] + 4.0, ys[r] + 5.0 + shift, 9.0, text);
         }
     }
-    PdfWriter::latin(&mut page, 60.0, 200.0, 10.0, "Fees");
-    PdfWriter::latin(&mut page, 200.0, 200.0, 10.0, "96171.6");
-    w.add_page(page);
-    let doc = read_pdf(&w.finish()).unwrap();
-    let grids = tables(&doc);
-    assert_eq!(grids.len(), 1);
-    let want: Vec<Vec<String>> = rows
+    PdfWriter::latin(&mut page, 60.0, 200.0 + shift, 10.0, "Fees");
+    PdfWriter::latin(&mut page, 200.0, 200.0 + shift, 10.0, "96171.6");
+    page
+}
+
+fn check_latin(doc: &Document) {
+    let grids = tables(doc);
+    assert_eq!(grids.len(), 1, "{:#?}", doc.blocks);
+    let want: Vec<Vec<String>> = LATIN_ROWS
         .iter()
         .map(|r| r.iter().map(|s| (*s).to_owned()).collect())
         .collect();
     assert_eq!(texts(grids[0]), want);
-    assert_eq!(paragraphs(&doc), vec!["Fees\t96171.6"]);
+    assert_eq!(paragraphs(doc), vec!["Fees\t96171.6"]);
+    let Block::Paragraph { position, .. } = &doc.blocks[1] else {
+        panic!("the gapped line follows the table")
+    };
+    assert_eq!(
+        *position,
+        Some(Position::Page {
+            page: 1,
+            x: 60,
+            y: 200
+        })
+    );
+}
+
+#[test]
+fn latin_labels_with_numbers_and_a_gapped_line() {
+    let mut w = PdfWriter::new();
+    w.add_page(latin_content(0.0));
+    check_latin(&read_pdf(&w.finish()).unwrap());
+}
+
+#[test]
+fn a_page_turned_by_rotate_reads_as_displayed() {
+    // A portrait media box shown landscape (`/Rotate 90`): the content is drawn turned a
+    // quarter counter-clockwise, so that it reads upright once the viewer turns the page.
+    let mut w = PdfWriter::new();
+    let content = format!("q 0 1 -1 0 595 0 cm\n{}Q\n", latin_content(842.0 - 595.0));
+    w.add_page_with(content, dictionary! { "Rotate" => 90 });
+    check_latin(&read_pdf(&w.finish()).unwrap());
 }
 
 #[test]
