@@ -127,8 +127,29 @@ pub async fn list(
         if let Err(error) = channel.close(200, "listed".into()).await {
             tracing::debug!(%error, "closing the listing channel");
         }
+        wait_until_returned(broker, &queue, ready).await?;
     }
     Ok(letters)
+}
+
+/// A quorum queue takes messages back a moment after the channel that held them closed; wait
+/// for that (briefly), so that a redrive right after a listing finds them all.
+async fn wait_until_returned(
+    broker: &Broker,
+    queue: &str,
+    expected: usize,
+) -> Result<(), QueueError> {
+    let channel = broker.channel().await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while usize::try_from(ready_count(&channel, queue).await?).unwrap_or(usize::MAX) < expected
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if let Err(error) = channel.close(200, "listed".into()).await {
+        tracing::debug!(%error, "closing the listing channel");
+    }
+    Ok(())
 }
 
 /// What a redrive moved.

@@ -8,6 +8,7 @@
 mod bench;
 mod check;
 mod client;
+mod dlq;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,8 @@ enum Command {
     Up(up::UpArgs),
     /// 测量流水线吞吐量和延迟 / measure the pipeline's throughput and latency.
     Bench(bench::BenchArgs),
+    /// 查看和重新投递死信 / list and redrive dead-lettered messages.
+    Dlq(dlq::DlqArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::List(args) => client::run(client::list(args)),
         Command::Up(args) => up::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Dlq(args) => dlq::run(args),
     };
     match outcome {
         Ok(code) => code,
