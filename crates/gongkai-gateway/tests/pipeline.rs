@@ -1,6 +1,8 @@
 //! Submit → ARCHIVED through the real pipeline: the gateway and one replica of each worker
 //! in-process, on a vhost and a database of their own, with a real report of the corpus.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod common;
 
 use common::{request, services_available, start};
