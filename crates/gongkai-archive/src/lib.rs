@@ -53,7 +53,6 @@
 //!   notifications out to the watchers, which re-read the report's events from the table;
 //!   a watcher listens before it reads, and also re-reads every few seconds, so no event is lost
 //!   across reconnections.
-
 //!
 //! # Tests
 //!
@@ -176,17 +175,16 @@ impl Archive {
 
 /// Creates the database named in `options` when connecting to it says it does not exist.
 async fn ensure_database(options: &PgConnectOptions) -> Result<()> {
-    let attempt = options.connect().await;
-    let missing = match attempt {
+    match options.connect().await {
         Ok(connection) => {
             // Closing politely is a courtesy; a failure here does not matter.
             let _ = connection.close().await;
             return Ok(());
         }
-        Err(sqlx::Error::Database(ref db)) if db.code().as_deref() == Some("3D000") => true,
+        // 3D000 invalid_catalog_name: the database does not exist.
+        Err(sqlx::Error::Database(ref db)) if db.code().as_deref() == Some("3D000") => {}
         Err(e) => return Err(ArchiveError::db("connecting to the archive database")(e)),
-    };
-    debug_assert!(missing);
+    }
     let name = options
         .get_database()
         .unwrap_or_else(|| options.get_username())
