@@ -234,7 +234,11 @@ pub(crate) fn interpret_page(
         media,
         rotate,
         out: PageContent {
-            height: if rotate.is_multiple_of(180) { y1 - y0 } else { x1 - x0 },
+            height: if rotate.is_multiple_of(180) {
+                y1 - y0
+            } else {
+                x1 - x0
+            },
             ..PageContent::default()
         },
         fonts: HashMap::new(),

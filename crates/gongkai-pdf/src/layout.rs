@@ -502,7 +502,7 @@ fn grid_from_rules(hs: &[Rule], vs: &[Rule]) -> Option<Grid> {
     // A page frame, a box around a paragraph, or a frame with a rule under the letterhead is
     // not a table: a table has at least two columns (one row is enough: the last row of a
     // table may be all that a page break left for the next page).
-    if ncols < 2 || ncols * nrows > MAX_GRID_SLOTS {
+    if ncols < 2 || nrows < 1 || ncols * nrows > MAX_GRID_SLOTS {
         return None;
     }
     let t = GRID_TOLERANCE;
@@ -788,6 +788,18 @@ mod tests {
             rule(30.0, 810.0, 560.0, 810.0),
             rule(30.0, 30.0, 30.0, 810.0),
             rule(560.0, 30.0, 560.0, 810.0),
+        ];
+        assert!(find_grids(&rules).is_empty());
+    }
+
+    #[test]
+    fn a_double_rule_is_not_a_table_and_no_panic() {
+        let rules = vec![
+            rule(0.0, 100.0, 100.0, 100.0),
+            rule(0.0, 101.0, 100.0, 101.0),
+            rule(0.0, 100.0, 0.0, 101.0),
+            rule(50.0, 100.0, 50.0, 101.0),
+            rule(100.0, 100.0, 100.0, 101.0),
         ];
         assert!(find_grids(&rules).is_empty());
     }
