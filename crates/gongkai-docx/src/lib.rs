@@ -14,6 +14,7 @@
 use gongkai_model::{Block, Document, GridCell, GridTable, Position, SourceFormat};
 use quick_xml::events::{BytesStart, Event};
 use std::io::{BufReader, Cursor, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The limits that keep a hostile archive cheap.
 pub mod limits {
@@ -53,6 +54,16 @@ pub enum DocxError {
 /// Reads a DOCX into the document IR. A document without any text (only pictures) comes back
 /// with `has_text: false`, as a scanned PDF does.
 pub fn read_docx(bytes: &[u8]) -> Result<Document, DocxError> {
+    // The ZIP and XML parsers are not ours: should one of them panic on hostile bytes, the
+    // caller gets an error for this document, not a crashed process.
+    catch_unwind(AssertUnwindSafe(|| read_checked(bytes))).unwrap_or_else(|_| {
+        Err(DocxError::Damaged(
+            "the archive or its XML could not be parsed".to_owned(),
+        ))
+    })
+}
+
+fn read_checked(bytes: &[u8]) -> Result<Document, DocxError> {
     let xml = document_xml(bytes)?;
     let blocks = parse_document_xml(&xml)?;
     // A document of pictures only (a scanned report pasted into Word) has no text to read.
