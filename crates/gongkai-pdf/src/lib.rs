@@ -116,6 +116,15 @@ fn check_envelope(bytes: &[u8]) -> Result<(), PdfError> {
 }
 
 fn read_checked(bytes: &[u8], limits: &Limits) -> Result<Document, PdfError> {
+    // lopdf builds every object before we can count them: count the object headers first, so
+    // that a file of millions of tiny objects is refused before it is expanded in memory.
+    let headers = bytes.windows(4).filter(|w| w == b" obj").count();
+    if headers > limits.max_objects {
+        return Err(PdfError::TooLarge {
+            what: "objects",
+            limit: limits.max_objects as u64,
+        });
+    }
     let options = lopdf::LoadOptions {
         max_decompressed_size: Some(limits.max_stream_bytes),
         ..lopdf::LoadOptions::default()

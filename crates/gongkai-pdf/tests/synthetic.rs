@@ -634,6 +634,25 @@ fn a_decompression_bomb_in_a_content_stream_is_refused() {
 }
 
 #[test]
+fn the_object_limit_is_checked_before_the_objects_are_built() {
+    let limits = Limits {
+        max_objects: 5,
+        ..Limits::default()
+    };
+    let err = read_pdf_with_limits(&split_table_pdf(), &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PdfError::TooLarge {
+                what: "objects",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn the_page_limit_is_a_clear_error() {
     let limits = Limits {
         max_pages: 1,
