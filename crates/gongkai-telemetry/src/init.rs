@@ -11,7 +11,6 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::logfmt::{JsonWithTraceIds, LogFormat, TextWithTraceIds};
@@ -40,7 +39,7 @@ pub enum TelemetryError {
     #[error("cannot start the runtime that carries gRPC span exports: {0}")]
     ExportRuntime(#[source] std::io::Error),
     #[error("a global tracing subscriber is already installed: {0}")]
-    AlreadyInstalled(#[source] tracing_subscriber::util::TryInitError),
+    AlreadyInstalled(#[source] tracing::subscriber::SetGlobalDefaultError),
     #[error("flushing spans on shutdown failed: {0}")]
     Flush(#[source] opentelemetry_sdk::error::OTelSdkError),
     #[error("cannot bind the metrics endpoint on {addr}: {source}")]
@@ -181,10 +180,14 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
             source,
         })?;
 
-    tracing_subscriber::registry()
+    let subscriber = tracing_subscriber::registry()
         .with(fmt_layer)
-        .with(otel_layer.with_filter(span_filter))
-        .try_init()
+        .with(otel_layer.with_filter(span_filter));
+    // Installed directly rather than with `try_init`, which would also route the `log` crate
+    // into tracing: a `log_enabled!` check evaluates the per-layer filters without creating
+    // anything, and the verdict it leaves behind was then applied to the next span, silently
+    // hiding it from the OpenTelemetry layer.
+    tracing::subscriber::set_global_default(subscriber)
         .map_err(TelemetryError::AlreadyInstalled)?;
 
     tracing::info!(

@@ -289,3 +289,37 @@ fn a_linked_root_span_starts_its_own_trace_inside_another() {
         call.span_context.span_id()
     );
 }
+
+#[test]
+fn start_publish_makes_a_producer_child_of_the_current_span_and_injects_it() {
+    let (provider, exporter, _guard) = in_memory_tracing();
+    let mut headers = lapin::types::FieldTable::default();
+    let call = tracing::info_span!(target: "gongkai_test", "call");
+    call.in_scope(|| {
+        let span = gongkai_telemetry::start_publish("gongkai", "parse", "r-9", &mut headers);
+        span.in_scope(|| {});
+    });
+    drop(call);
+    let spans = finished(&provider, &exporter);
+    let call = by_name(&spans, "call");
+    let producer = by_name(&spans, "publish parse");
+    assert_eq!(producer.span_kind, SpanKind::Producer);
+    assert_eq!(producer.parent_span_id, call.span_context.span_id());
+    use opentelemetry::trace::TraceContextExt as _;
+    let carried = gongkai_telemetry::extract_amqp(&headers);
+    assert_eq!(
+        carried.span().span_context().span_id(),
+        producer.span_context.span_id()
+    );
+
+    // Outside any span the producer continues the trace the headers carry.
+    let span = gongkai_telemetry::start_publish("gongkai", "validate", "r-9", &mut headers);
+    drop(span);
+    let spans = finished(&provider, &exporter);
+    let again = by_name(&spans, "publish validate");
+    assert_eq!(again.parent_span_id, producer.span_context.span_id());
+    assert_eq!(
+        again.span_context.trace_id(),
+        producer.span_context.trace_id()
+    );
+}

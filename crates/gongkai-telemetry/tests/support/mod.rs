@@ -29,6 +29,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Debug, Clone)]
 pub struct ReceivedSpan {
     pub service_name: String,
+    /// Every resource attribute of the process that sent the span.
+    pub resource: BTreeMap<String, String>,
     pub trace_id: String,
     pub span_id: String,
     pub parent_span_id: String,
@@ -72,21 +74,23 @@ impl Received {
     fn add(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.0.lock().unwrap();
         for resource_spans in request.resource_spans {
-            let service_name = resource_spans
+            let resource: BTreeMap<String, String> = resource_spans
                 .resource
                 .as_ref()
-                .and_then(|resource| {
+                .map(|resource| {
                     resource
                         .attributes
                         .iter()
-                        .find(|kv| kv.key == "service.name")
+                        .map(|kv| (kv.key.clone(), value_text(kv)))
+                        .collect()
                 })
-                .map(value_text)
                 .unwrap_or_default();
+            let service_name = resource.get("service.name").cloned().unwrap_or_default();
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
                     spans.push(ReceivedSpan {
                         service_name: service_name.clone(),
+                        resource: resource.clone(),
                         trace_id: hex::encode(&span.trace_id),
                         span_id: hex::encode(&span.span_id),
                         parent_span_id: hex::encode(&span.parent_span_id),
