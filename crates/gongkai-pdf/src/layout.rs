@@ -19,8 +19,11 @@ const SEGMENT_GAP_EM: f32 = 2.0;
 const SPACE_GAP_EM: f32 = 0.25;
 /// Distance (in points) within which two rulings count as the same grid line.
 const GRID_TOLERANCE: f32 = 2.5;
-/// Largest grid a table may have before it is given up as a table (a chart, a pattern).
-const MAX_GRID_SLOTS: usize = 200_000;
+/// Largest grid a table may have before it is given up as a table (a chart, a pattern); the
+/// report's largest table has 28 x 10.
+const MAX_GRID_SLOTS: usize = 20_000;
+/// Most tables looked for on one page.
+const MAX_GRIDS_PER_PAGE: usize = 64;
 /// Most glyphs one table cell may hold; more is a framed page of prose.
 const MAX_CELL_GLYPHS: usize = 400;
 
@@ -467,6 +470,7 @@ fn find_grids(rules: &[Rule]) -> Vec<Grid> {
     groups
         .into_values()
         .filter_map(|(h, v)| grid_from_rules(&h, &v))
+        .take(MAX_GRIDS_PER_PAGE)
         .collect()
 }
 
@@ -505,17 +509,34 @@ fn grid_from_rules(hs: &[Rule], vs: &[Rule]) -> Option<Grid> {
     if ncols < 2 || nrows < 1 || ncols * nrows > MAX_GRID_SLOTS {
         return None;
     }
-    let t = GRID_TOLERANCE;
-    let wall_right = |r: usize, c: usize| {
-        let (x, mid) = (xs[c + 1], (ys[r] + ys[r + 1]) / 2.0);
-        vs.iter()
-            .any(|v| (v.x0 - x).abs() <= t && v.y0 <= mid + 1.0 && v.y1 >= mid - 1.0)
+    // The strokes lying on each grid line, as (start, end) along it, so that each wall test
+    // looks at one line's strokes only.
+    let on_lines = |lines: &[f32], rules: &[Rule], vertical: bool| {
+        let mut buckets: Vec<Vec<(f32, f32)>> = vec![Vec::new(); lines.len()];
+        for r in rules {
+            let (across, start, end) = if vertical {
+                (r.x0, r.y0, r.y1)
+            } else {
+                (r.y0, r.x0, r.x1)
+            };
+            let i = lines.partition_point(|&l| l < across - GRID_TOLERANCE);
+            if let Some(bucket) = buckets.get_mut(i)
+                && (lines[i] - across).abs() <= GRID_TOLERANCE
+            {
+                bucket.push((start, end));
+            }
+        }
+        buckets
     };
-    let wall_below = |r: usize, c: usize| {
-        let (y, mid) = (ys[r + 1], (xs[c] + xs[c + 1]) / 2.0);
-        hs.iter()
-            .any(|h| (h.y0 - y).abs() <= t && h.x0 <= mid + 1.0 && h.x1 >= mid - 1.0)
+    let verticals = on_lines(&xs, vs, true);
+    let horizontals = on_lines(&ys, hs, false);
+    let covers = |strokes: &[(f32, f32)], mid: f32| {
+        strokes
+            .iter()
+            .any(|&(start, end)| start <= mid + 1.0 && end >= mid - 1.0)
     };
+    let wall_right = |r: usize, c: usize| covers(&verticals[c + 1], (ys[r] + ys[r + 1]) / 2.0);
+    let wall_below = |r: usize, c: usize| covers(&horizontals[r + 1], (xs[c] + xs[c + 1]) / 2.0);
     let mut uf = UnionFind::new(ncols * nrows);
     for r in 0..nrows {
         for c in 0..ncols {
@@ -802,6 +823,20 @@ mod tests {
             rule(100.0, 100.0, 100.0, 101.0),
         ];
         assert!(find_grids(&rules).is_empty());
+    }
+
+    #[test]
+    fn a_page_of_hatching_is_cheap_and_no_table() {
+        // 2 500 x 2 500 crossing strokes: far more slots than any table has.
+        let mut rules = Vec::new();
+        for i in 0..2_500 {
+            let v = i as f32 * 3.0;
+            rules.push(rule(0.0, v, 7_500.0, v));
+            rules.push(rule(v, 0.0, v, 7_500.0));
+        }
+        let start = std::time::Instant::now();
+        assert!(find_grids(&rules).is_empty());
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

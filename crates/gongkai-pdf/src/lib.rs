@@ -61,7 +61,7 @@ pub(crate) mod limits {
     /// Most points of one path under construction.
     pub const MAX_PATH_POINTS: usize = 100_000;
     /// Most ruling strokes kept per page.
-    pub const MAX_RULES_PER_PAGE: usize = 50_000;
+    pub const MAX_RULES_PER_PAGE: usize = 5_000;
     /// A filled rectangle at most this thick (points) is a drawn line.
     pub const THIN_FILL: f32 = 2.5;
 }
