@@ -469,6 +469,31 @@ fn latin_labels_with_numbers_and_a_gapped_line() {
 }
 
 #[test]
+fn borders_drawn_as_thin_filled_rectangles_are_rulings() {
+    // Word's PDF export fills thin rectangles instead of stroking lines.
+    let stroked = latin_content(0.0);
+    let mut filled = String::new();
+    for line in stroked.lines() {
+        let parts: Vec<f32> = line
+            .split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        if line.ends_with(" l S") && parts.len() == 4 {
+            let (x0, y0, x1, y1) = (parts[0], parts[1], parts[2], parts[3]);
+            let (w, h) = ((x1 - x0).abs().max(0.5), (y1 - y0).abs().max(0.5));
+            let (x, y) = (x0.min(x1) - 0.25, y0.min(y1) - 0.25);
+            writeln!(filled, "{x} {y} {w} {h} re f").unwrap();
+        } else {
+            writeln!(filled, "{line}").unwrap();
+        }
+    }
+    assert!(!filled.contains(" l S"));
+    let mut w = PdfWriter::new();
+    w.add_page(filled);
+    check_latin(&read_pdf(&w.finish()).unwrap());
+}
+
+#[test]
 fn a_page_turned_by_rotate_reads_as_displayed() {
     // A portrait media box shown landscape (`/Rotate 90`): the content is drawn turned a
     // quarter counter-clockwise, so that it reads upright once the viewer turns the page.
