@@ -383,6 +383,46 @@ fn a_table_split_across_pages_reads_back_as_one_grid() {
 }
 
 #[test]
+fn a_table_without_rulings_comes_out_as_tab_separated_lines_the_report_reader_reads() {
+    let mut w = PdfWriter::new();
+    let mut page = String::new();
+    w.cjk(
+        &mut page,
+        150.0,
+        60.0,
+        16.0,
+        "某某县人民政府2024年政府信息公开工作年度报告",
+    );
+    w.cjk(
+        &mut page,
+        80.0,
+        100.0,
+        12.0,
+        "四、政府信息公开行政复议、行政诉讼情况",
+    );
+    w.cjk(&mut page, 60.0, 130.0, 10.0, "行政复议");
+    w.cjk(&mut page, 300.0, 130.0, 10.0, "行政诉讼");
+    let values = [
+        "2", "1", "3", "1", "7", "0", "0", "0", "0", "0", "13", "2", "4", "0", "19",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        PdfWriter::latin(&mut page, 60.0 + 32.0 * i as f32, 160.0, 10.0, v);
+    }
+    w.add_page(page);
+    let doc = read_pdf(&w.finish()).unwrap();
+    assert!(tables(&doc).is_empty());
+    assert!(paragraphs(&doc).contains(&"行政复议\t行政诉讼"));
+    assert!(paragraphs(&doc).contains(&values.join("\t").as_str()));
+    let report = gongkai_parse::read_document(&doc);
+    let t4 = report.tables.get(gongkai_model::TableId::T4).unwrap();
+    let read: Vec<String> = t4
+        .values()
+        .flat_map(|row| row.values().map(|c| c.text.clone()))
+        .collect();
+    assert_eq!(read, values);
+}
+
+#[test]
 fn a_vertical_identity_v_label_is_one_cell() {
     let mut w = PdfWriter::new();
     let mut page = String::new();
