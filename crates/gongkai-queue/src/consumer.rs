@@ -136,7 +136,12 @@ pub async fn run_consumer<H: Handler>(
             if *stop.borrow() {
                 return Ok(());
             }
-            let broker = match Broker::connect(&config.url, &config.name).await {
+            let mut stop_while_connecting = stop.clone();
+            let connected = tokio::select! {
+                connected = Broker::connect(&config.url, &config.name) => connected,
+                () = stopped(&mut stop_while_connecting) => return Ok(()),
+            };
+            let broker = match connected {
                 Ok(broker) => broker,
                 Err(QueueError::Declare { what, name, source }) if !source.can_be_recovered() => {
                     return Err(QueueError::Declare { what, name, source });
@@ -173,6 +178,16 @@ pub async fn run_consumer<H: Handler>(
             let _ = stop_sender.send(true);
             run.await
         }
+    }
+}
+
+/// How often the consumer loop checks that lapin has not given up on its connection.
+const WATCHDOG_PERIOD: Duration = Duration::from_secs(1);
+
+/// Completes once lapin has given up on the broker's connection.
+async fn given_up(broker: &Broker) {
+    while !broker.is_dead() {
+        tokio::time::sleep(WATCHDOG_PERIOD).await;
     }
 }
 
@@ -225,8 +240,14 @@ async fn session<H: Handler>(
 
     let mut in_hand: JoinSet<()> = JoinSet::new();
     let mut stop_while_recovering = stop.clone();
+    let mut watchdog = tokio::time::interval(WATCHDOG_PERIOD);
     let end = loop {
         tokio::select! {
+            _ = watchdog.tick() => {
+                if broker.is_dead() {
+                    break SessionEnd::Lost("lapin gave up on the connection".to_owned());
+                }
+            }
             () = stopped(&mut stop) => break SessionEnd::Shutdown,
             Some(finished) = in_hand.join_next(), if !in_hand.is_empty() => {
                 if let Err(error) = finished {
@@ -249,6 +270,7 @@ async fn session<H: Handler>(
                     let recovered = tokio::select! {
                         () = stopped(&mut stop_while_recovering) => None,
                         recovered = channel.wait_for_recovery(error) => Some(recovered),
+                        () = given_up(broker) => Some(Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Error)))),
                     };
                     match recovered {
                         None => break SessionEnd::Shutdown,

@@ -28,6 +28,7 @@ pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Broker {
     connection: Arc<Connection>,
     name: String,
+    url: String,
 }
 
 impl std::fmt::Debug for Broker {
@@ -40,13 +41,15 @@ fn connection_properties(name: &str) -> ConnectionProperties {
     ConnectionProperties::default()
         .with_connection_name(name.into())
         .enable_auto_recover()
-        // Keep trying for as long as the broker is away, but check often: a worker should
-        // resume within seconds of the broker's return, not minutes.
+        // Try often, so that a worker resumes within seconds of the broker's return, but not
+        // forever: after about 20 s lapin gives up on the connection, and the consumer loop or
+        // the publisher opens a new one (a supervised reconnect that never gives up, and whose
+        // attempts can be cancelled, unlike a connect that lapin retries without end).
         .configure_backoff(|backoff| {
             backoff
                 .with_min_delay(Duration::from_millis(200))
                 .with_max_delay(Duration::from_secs(5))
-                .without_max_times()
+                .with_max_times(8)
         })
 }
 
@@ -63,6 +66,7 @@ impl Broker {
         let broker = Broker {
             connection: Arc::new(connection),
             name: name.to_owned(),
+            url: url.to_owned(),
         };
         let channel = broker.channel().await?;
         declare_topology(&channel).await?;
@@ -83,22 +87,40 @@ impl Broker {
 
     /// A publisher on a new channel in confirm mode.
     pub async fn publisher(&self) -> Result<Publisher, QueueError> {
+        let channel = self.confirm_channel().await?;
+        Ok(Publisher {
+            shared: Arc::new(Shared {
+                url: self.url.clone(),
+                name: self.name.clone(),
+                session: tokio::sync::Mutex::new(Session {
+                    broker: self.clone(),
+                    channel,
+                }),
+            }),
+            app_id: self.name.clone(),
+            timeout: DEFAULT_CONFIRM_TIMEOUT,
+        })
+    }
+
+    async fn confirm_channel(&self) -> Result<Channel, QueueError> {
         let channel = self.channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| QueueError::Channel(Box::new(e)))?;
-        Ok(Publisher {
-            channel,
-            app_id: self.name.clone(),
-            timeout: DEFAULT_CONFIRM_TIMEOUT,
-            _broker: self.clone(),
-        })
+        Ok(channel)
     }
 
     /// The connection is open (not closed, not being recovered).
     pub fn is_connected(&self) -> bool {
         self.connection.status().connected()
+    }
+
+    /// lapin gave up on this connection (closed, or failed beyond its automatic recovery): only
+    /// a new connection helps.
+    pub fn is_dead(&self) -> bool {
+        let status = self.connection.status();
+        status.errored() || status.closed()
     }
 
     /// Closes the connection (normal shutdown).
@@ -129,13 +151,25 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Publishes with publisher confirms; cheap to clone (clones share the channel).
+///
+/// Should lapin give up on the connection (its recovery failed for good), the next publish
+/// opens a new connection: a publisher never stays broken.
 #[derive(Clone)]
 pub struct Publisher {
-    channel: Channel,
+    shared: Arc<Shared>,
     app_id: String,
     timeout: Duration,
-    // Holds the connection open for as long as a publisher exists.
-    _broker: Broker,
+}
+
+struct Shared {
+    url: String,
+    name: String,
+    session: tokio::sync::Mutex<Session>,
+}
+
+struct Session {
+    broker: Broker,
+    channel: Channel,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -219,9 +253,18 @@ impl Publisher {
             if remaining.is_zero() {
                 return Err(timeout_error());
             }
+            let channel = match tokio::time::timeout(remaining, self.channel()).await {
+                Err(_elapsed) => return Err(timeout_error()),
+                Ok(Ok(channel)) => channel,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot reconnect the publisher");
+                    tokio::time::sleep(Duration::from_millis(200).min(remaining)).await;
+                    continue;
+                }
+            };
             let attempt = tokio::time::timeout(
                 remaining,
-                self.publish_once(exchange, routing_key, body, properties.clone()),
+                publish_once(&channel, exchange, routing_key, body, properties.clone()),
             )
             .await;
             let error = match attempt {
@@ -241,7 +284,7 @@ impl Publisher {
             // `wait_for_recovery` returns at once when the error carries no recovery to wait
             // for; the short sleep keeps that case from spinning.
             let _ = tokio::time::timeout(remaining, async {
-                if self.channel.wait_for_recovery(error).await.is_err() {
+                if channel.wait_for_recovery(error).await.is_err() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             })
@@ -249,26 +292,17 @@ impl Publisher {
         }
     }
 
-    async fn publish_once(
-        &self,
-        exchange: &str,
-        routing_key: &str,
-        body: &[u8],
-        properties: BasicProperties,
-    ) -> Result<Confirmation, lapin::Error> {
-        self.channel
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..BasicPublishOptions::default()
-                },
-                body,
-                properties,
-            )
-            .await?
-            .await
+    /// The channel to publish on: the current one, or one on a new connection when lapin has
+    /// given up on the current connection.
+    async fn channel(&self) -> Result<Channel, QueueError> {
+        let mut session = self.shared.session.lock().await;
+        if session.broker.is_dead() {
+            tracing::warn!("the publisher's connection is gone; opening a new one");
+            let broker = Broker::connect(&self.shared.url, &self.shared.name).await?;
+            let channel = broker.confirm_channel().await?;
+            *session = Session { broker, channel };
+        }
+        Ok(session.channel.clone())
     }
 
     fn judge(
@@ -298,6 +332,28 @@ impl Publisher {
             }),
         }
     }
+}
+
+async fn publish_once(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<Confirmation, lapin::Error> {
+    channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties,
+        )
+        .await?
+        .await
 }
 
 #[cfg(test)]

@@ -84,6 +84,17 @@ impl TestVhost {
     }
 }
 
+impl TestVhost {
+    /// Refuses new connections to this vhost (`Some(0)`), or lifts the limit (`None`): with
+    /// [`TestVhost::close_connections`], a broker that is away for as long as a test wants.
+    pub fn limit_connections(&self, limit: Option<u32>) -> Result<(), String> {
+        let value = limit.map_or(-1, i64::from);
+        let definition = format!("{{\"max-connections\": {value}}}");
+        rabbitmqctl(&["set_vhost_limits", "-p", &self.name, &definition])?;
+        Ok(())
+    }
+}
+
 impl Drop for TestVhost {
     fn drop(&mut self) {
         if let Err(error) = rabbitmqctl(&["delete_vhost", &self.name]) {

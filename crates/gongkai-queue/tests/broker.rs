@@ -365,3 +365,156 @@ async fn shutdown_finishes_the_messages_in_hand() {
     assert_eq!(ready(&broker, &Stage::Parse.queue()).await, 2);
     broker.close().await;
 }
+
+#[tokio::test]
+async fn publish_never_hangs_while_the_broker_is_away_and_works_again_after() {
+    let vhost = TestVhost::create("away").unwrap();
+    let broker = Broker::connect(&vhost.url, "away-test").await.unwrap();
+    let publisher = broker
+        .publisher()
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(2));
+    publisher
+        .publish(Stage::Parse, &message(1), FieldTable::default())
+        .await
+        .unwrap();
+
+    vhost.limit_connections(Some(0)).unwrap();
+    assert!(vhost.close_connections().unwrap() >= 1);
+    let started = tokio::time::Instant::now();
+    let away = publisher
+        .publish(Stage::Parse, &message(2), FieldTable::default())
+        .await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            away,
+            Err(PublishError::Timeout { .. } | PublishError::Broker { .. })
+        ),
+        "{away:?}"
+    );
+    assert!(waited < Duration::from_secs(4), "waited {waited:?}");
+
+    // The broker is back: the same publisher (recovered by lapin, or reconnected after lapin
+    // gave up) is confirmed again, as a client retrying UNAVAILABLE would see it.
+    vhost.limit_connections(None).unwrap();
+    let publisher = publisher.with_timeout(Duration::from_secs(5));
+    let back = tokio::time::Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match publisher
+            .publish(Stage::Parse, &message(3), FieldTable::default())
+            .await
+        {
+            Ok(()) => break,
+            Err(error) => assert!(
+                back.elapsed() < Duration::from_secs(90),
+                "still failing after 90 s ({attempts} attempts): {error}"
+            ),
+        }
+    }
+    let checker = Broker::connect(&vhost.url, "away-check").await.unwrap();
+    assert!(ready(&checker, &Stage::Parse.queue()).await >= 2);
+    checker.close().await;
+}
+
+#[tokio::test]
+async fn a_message_returned_too_often_is_dead_lettered_by_the_delivery_limit() {
+    use gongkai_queue::topology::DELIVERY_LIMIT;
+    use lapin::options::{BasicGetOptions, BasicNackOptions};
+
+    let vhost = TestVhost::create("limit").unwrap();
+    let broker = Broker::connect(&vhost.url, "limit-test").await.unwrap();
+    let publisher = broker.publisher().await.unwrap();
+    let poison = message(5);
+    publisher
+        .publish(Stage::Archive, &poison, FieldTable::default())
+        .await
+        .unwrap();
+    // A consumer that gives the message back every time, as a crashing worker would.
+    let channel = broker.channel().await.unwrap();
+    let queue = Stage::Archive.queue();
+    let mut returned = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        match channel
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: false })
+            .await
+            .unwrap()
+        {
+            Some(fetched) => {
+                fetched
+                    .delivery
+                    .acker
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await
+                    .unwrap();
+                returned += 1;
+            }
+            None if ready(&broker, &Stage::Archive.dead_letter_queue()).await == 1 => break,
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(
+        returned,
+        DELIVERY_LIMIT + 1,
+        "deliveries before dead-lettering"
+    );
+    let letters = dlq::list(&broker, Some(Stage::Archive), 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].report_id, Some(poison.report_id));
+    assert_eq!(letters[0].reason, "delivery_limit");
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn a_consumer_resumes_after_the_broker_refused_it_for_a_while() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("gongkai_queue=info,lapin=warn")
+        .try_init();
+    let vhost = TestVhost::create("refused").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let (stop, task) = start_consumer(&vhost, Stage::Validate, recorder.clone(), 2);
+    let first = message(1);
+    {
+        let broker = Broker::connect(&vhost.url, "refused-before").await.unwrap();
+        let publisher = broker.publisher().await.unwrap();
+        publisher
+            .publish(Stage::Validate, &first, FieldTable::default())
+            .await
+            .unwrap();
+        eventually(Duration::from_secs(20), "the first message", || async {
+            recorder.count(first.report_id) == 1
+        })
+        .await;
+        broker.close().await;
+    }
+
+    // The broker refuses every connection to the vhost for a few seconds.
+    vhost.limit_connections(Some(0)).unwrap();
+    assert!(vhost.close_connections().unwrap() >= 1);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    vhost.limit_connections(None).unwrap();
+
+    let second = message(2);
+    let broker = Broker::connect(&vhost.url, "refused-after").await.unwrap();
+    let publisher = broker.publisher().await.unwrap();
+    publisher
+        .publish(Stage::Validate, &second, FieldTable::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "a message after the refusal",
+        || async { recorder.count(second.report_id) == 1 },
+    )
+    .await;
+    stop_consumer(stop, task).await;
+    broker.close().await;
+}

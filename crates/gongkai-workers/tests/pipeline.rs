@@ -161,6 +161,10 @@ async fn workers_recover_when_the_broker_closes_their_connections() {
     let Some(sample) = corpus_file(SAMPLE) else {
         return;
     };
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("gongkai_queue=info,gongkai_workers=warn")
+        .try_init();
     let pipeline = TestPipeline::start("reconnect").await.unwrap();
     let workers: Vec<_> = Stage::ALL
         .into_iter()
