@@ -24,6 +24,7 @@
 
 use crate::lexeme::{Caps, Symbol, Value, for_each_lexeme};
 use gongkai_model::ValueKind;
+use std::borrow::Borrow;
 use std::ops::Range;
 
 /// Errors in how a problem was put together (never in the text being decoded: text that does
@@ -248,29 +249,108 @@ struct RunSearch<'a> {
     run: &'a Run,
     kinds: &'a [ValueKind],
     constraints: &'a [Constraint],
-    /// For each cell, the constraints whose last cell it is.
-    check_at: Vec<Vec<usize>>,
-    /// For each cell, the most symbols the cells from it to the end can take.
+    /// For each cell but the last, the constraints completed when it is fixed (the last cell
+    /// is fixed first, see [`decode_run`]).
+    check_at: CellSets,
+    /// For each cell, the integer constraints that name it but are not complete there: their
+    /// bounds are checked as soon as the cell is fixed.
+    bound_at: CellSets,
+    /// For each cell, the most symbols the cells from it up to the last one (excluded) take.
     max_symbols_from: Vec<usize>,
     limits: Limits,
     steps: u64,
     stack: Vec<Lexeme>,
     found: Vec<Vec<Lexeme>>,
     aborted: bool,
+    /// The current choice for the last cell, and what it leaves to the others: the symbols
+    /// before it and the tokens they form (the last one possibly cut short).
+    last: Lexeme,
+    prefix_len: usize,
+    prefix_tokens: usize,
 }
 
-/// The most lexemes one position can start (one per prefix length of the longest cell).
-const MAX_OPTIONS: usize = 64;
-
 impl RunSearch<'_> {
-    fn holds(&self, cell: usize) -> bool {
-        self.check_at[cell].iter().all(|&c| {
+    fn value_of(&self, j: usize) -> Value {
+        if j + 1 == self.kinds.len() {
+            self.last.value
+        } else {
+            self.stack[j].value
+        }
+    }
+
+    fn holds(&self, checks: impl IntoIterator<Item = usize>) -> bool {
+        checks.into_iter().all(|c| {
             let constraint = &self.constraints[c];
             let terms = constraint
                 .terms
                 .iter()
-                .map(|t| (t.coef, self.stack[t.var.index()].value));
+                .map(|t| (t.coef, self.value_of(t.var.index())));
             residual(terms, constraint.constant) == Some(0)
+        })
+    }
+
+    /// Whether the integer constraints touched at `cell` can still hold once it and the last
+    /// cell are fixed and the symbols from `next` to the last cell remain for the cells in
+    /// between. Two tests: each unfixed count lies between 0 and the largest number its share
+    /// of the remaining symbols can print; and when the unfixed cells of a sum are all the
+    /// remaining cells, none can have more digits than what is left of the sum, so the
+    /// remaining symbols must fit that many digits per cell. The second one is what keeps a
+    /// long t3 row from being cut in every way before its total is compared.
+    fn within_bounds(&self, cell: usize, next: usize) -> bool {
+        let last = self.kinds.len() - 1;
+        let remaining_cells = last.saturating_sub(cell + 1);
+        if remaining_cells == 0 {
+            return true;
+        }
+        let remaining_symbols = self.prefix_len.saturating_sub(next);
+        let widest = remaining_symbols.saturating_sub(remaining_cells - 1);
+        let digits = widest.min(usize::from(self.limits.caps.count_digits));
+        let any_max = 10i128
+            .checked_pow(u32::try_from(digits).unwrap_or(u32::MAX))
+            .map_or(i128::MAX / 4, |p| p - 1);
+        self.bound_at.iter(cell).all(|c| {
+            let constraint = &self.constraints[c];
+            let (mut lo, mut hi, mut fixed) = (0i128, 0i128, 0i128);
+            let mut unfixed = 0;
+            let mut same_sign: Option<i64> = None;
+            let mut uniform = true;
+            for t in &constraint.terms {
+                let j = t.var.index();
+                let coef = i128::from(t.coef);
+                if j <= cell || j == last {
+                    fixed += i128::from(self.value_of(j).mantissa) * coef;
+                    continue;
+                }
+                unfixed += 1;
+                let sign = t.coef.signum();
+                uniform &= t.coef.abs() == 1
+                    && self.kinds[j] == ValueKind::Count
+                    && *same_sign.get_or_insert(sign) == sign;
+                let min = if self.kinds[j] == ValueKind::SignedCount {
+                    -any_max
+                } else {
+                    0
+                };
+                let (a, b) = (coef * min, coef * any_max);
+                lo += a.min(b);
+                hi += a.max(b);
+            }
+            let target = i128::from(constraint.constant.mantissa);
+            if !(fixed + lo <= target && target <= fixed + hi) {
+                return false;
+            }
+            if uniform && unfixed == remaining_cells {
+                let need = (target - fixed) * i128::from(same_sign.unwrap_or(1));
+                if need < 0 {
+                    return false;
+                }
+                let need_digits = need.checked_ilog10().map_or(1, |d| d as usize + 1);
+                let per_cell = need_digits + (need_digits - 1) / 3;
+                if remaining_symbols > remaining_cells * per_cell {
+                    return false;
+                }
+            }
+            true
         })
     }
 
@@ -283,64 +363,136 @@ impl RunSearch<'_> {
             self.aborted = true;
             return;
         }
-        let cells_left = self.kinds.len() - cell;
+        let last = self.kinds.len() - 1;
+        let cells_left = last - cell;
         if cells_left == 0 {
-            if token == self.run.tokens.len() {
+            if token == self.prefix_tokens {
                 if self.found.len() >= self.limits.max_solutions {
                     self.aborted = true;
                 } else {
-                    self.found.push(self.stack.clone());
+                    let mut solution = Vec::with_capacity(self.kinds.len());
+                    solution.extend_from_slice(&self.stack);
+                    solution.push(self.last);
+                    self.found.push(solution);
                 }
             }
             return;
         }
-        let Some(current) = self.run.tokens.get(token) else {
+        if token >= self.prefix_tokens {
             return;
-        };
-        let symbols_left = self.run.symbols.len() - pos;
-        if cells_left < self.run.tokens.len() - token
+        }
+        let symbols_left = self.prefix_len - pos;
+        if cells_left < self.prefix_tokens - token
             || symbols_left < cells_left
             || symbols_left > self.max_symbols_from[cell]
         {
             return;
         }
-        let token_end = current.end;
-        let mut options = [(0usize, Value::ZERO); MAX_OPTIONS];
-        let mut count = 0;
-        for_each_lexeme(
-            &self.run.symbols[pos..token_end],
-            self.kinds[cell],
-            &self.limits.caps,
-            |len, value| {
-                if count < MAX_OPTIONS {
-                    options[count] = (len, value);
-                    count += 1;
-                }
-                true
-            },
-        );
-        for &(len, value) in &options[..count] {
+        let token_end = self.run.tokens[token].end.min(self.prefix_len);
+        // `run`, `kinds` and `caps` are copied out so that the closure may borrow `self`
+        // mutably while the lexemes are read from the run.
+        let run = self.run;
+        let kind = self.kinds[cell];
+        let caps = self.limits.caps;
+        for_each_lexeme(&run.symbols[pos..token_end], kind, &caps, |len, value| {
             let end = pos + len;
-            let bytes = self.run.byte_range(pos..end);
+            let bytes = run.byte_range(pos..end);
             self.stack.push(Lexeme {
                 value,
                 start: bytes.start,
                 end: bytes.end,
             });
-            if self.holds(cell) {
+            if self.holds(self.check_at.iter(cell)) && self.within_bounds(cell, end) {
                 let next_token = if end == token_end { token + 1 } else { token };
                 self.search(cell + 1, end, next_token);
             }
             self.stack.pop();
-            if self.aborted {
-                return;
-            }
+            !self.aborted
+        });
+    }
+}
+
+/// For each cell, a set of constraint indices, as one bit set per cell in a single buffer.
+struct CellSets {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl CellSets {
+    fn new(cells: usize, constraints: usize) -> CellSets {
+        let words = constraints.div_ceil(64);
+        CellSets {
+            words,
+            bits: vec![0; cells * words],
         }
     }
+
+    fn insert(&mut self, cell: usize, constraint: usize) {
+        if let Some(w) = self.bits.get_mut(cell * self.words + constraint / 64) {
+            *w |= 1 << (constraint % 64);
+        }
+    }
+
+    fn iter(&self, cell: usize) -> impl Iterator<Item = usize> + '_ {
+        let row = self
+            .bits
+            .get(cell * self.words..(cell + 1) * self.words)
+            .unwrap_or(&[]);
+        row.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(w * 64 + bit)
+            })
+        })
+    }
+}
+
+/// The run has exactly as many symbols as cells, so the only possible cut gives each cell one
+/// symbol (`0000000`, `110024001510102`): check that cut instead of searching.
+fn one_symbol_per_cell(
+    run: &Run,
+    kinds: &[ValueKind],
+    constraints: &[Constraint],
+    caps: &Caps,
+) -> Outcome<Vec<Lexeme>> {
+    let mut cells = Vec::with_capacity(kinds.len());
+    for (i, &kind) in kinds.iter().enumerate() {
+        let symbol = &run.symbols[i..=i];
+        let mut value = None;
+        for_each_lexeme(symbol, kind, caps, |len, v| {
+            if len == 1 {
+                value = Some(v);
+            }
+            true
+        });
+        let Some(value) = value else {
+            return Outcome::Found(Vec::new());
+        };
+        let bytes = run.byte_range(i..i + 1);
+        cells.push(Lexeme {
+            value,
+            start: bytes.start,
+            end: bytes.end,
+        });
+    }
+    let holds = constraints.iter().all(|c| {
+        let terms = c.terms.iter().map(|t| (t.coef, cells[t.var.index()].value));
+        residual(terms, c.constant) == Some(0)
+    });
+    Outcome::Found(if holds { vec![cells] } else { Vec::new() })
 }
 
 /// Every way to cut `run` into cells of `kinds` (in order) that satisfies `constraints`, whose
 /// variables are indices into `kinds` (`VarId(0)` is the run's first cell).
+///
+/// The last cell is chosen first (it is a suffix of the last token): in the format's sums it
+/// is the total, and a known total bounds every other cell of the row at once. The other cells
+/// are then cut from the left. Solutions come out ordered by their cut positions.
 pub fn decode_run(
     run: &Run,
     kinds: &[ValueKind],
@@ -353,24 +505,53 @@ pub fn decode_run(
             max: MAX_RUN_CELLS,
         });
     }
-    let mut check_at = vec![Vec::new(); kinds.len()];
-    for (i, c) in constraints.iter().enumerate() {
-        let mut last = 0;
-        for t in &c.terms {
-            if t.var.index() >= kinds.len() {
-                return Err(SolverError::UnknownVariable(t.var.0));
-            }
-            last = last.max(t.var.index());
-        }
-        if let Some(slot) = check_at.get_mut(last) {
-            slot.push(i);
-        }
+    if let Some(t) = constraints
+        .iter()
+        .flat_map(|c| &c.terms)
+        .find(|t| t.var.index() >= kinds.len())
+    {
+        return Err(SolverError::UnknownVariable(t.var.0));
     }
+    let (Some(&last_kind), Some(last_token)) = (kinds.last(), run.tokens.last()) else {
+        return Ok(Outcome::Found(Vec::new()));
+    };
     if !run.could_hold(kinds.len()) {
         return Ok(Outcome::Found(Vec::new()));
     }
-    let mut max_symbols_from = vec![0usize; kinds.len() + 1];
-    for i in (0..kinds.len()).rev() {
+    if run.symbols.len() == kinds.len() {
+        return Ok(one_symbol_per_cell(run, kinds, constraints, &limits.caps));
+    }
+    let last = kinds.len() - 1;
+    let mut check_at = CellSets::new(kinds.len(), constraints.len());
+    let mut check_last = Vec::new();
+    let mut bound_at = CellSets::new(kinds.len(), constraints.len());
+    for (i, c) in constraints.iter().enumerate() {
+        let completes = c
+            .terms
+            .iter()
+            .map(|t| t.var.index())
+            .filter(|&j| j != last)
+            .max();
+        match completes {
+            Some(j) => check_at.insert(j, i),
+            None => check_last.push(i),
+        }
+        // Bounds apply to integer constraints only (counts; amounts carry scales).
+        let integer = c.constant.scale == 0
+            && c.terms
+                .iter()
+                .all(|t| kinds[t.var.index()] != ValueKind::Amount);
+        if integer {
+            for t in &c.terms {
+                let j = t.var.index();
+                if j != last && Some(j) != completes {
+                    bound_at.insert(j, i);
+                }
+            }
+        }
+    }
+    let mut max_symbols_from = vec![0usize; kinds.len()];
+    for i in (0..last).rev() {
         max_symbols_from[i] = max_symbols_from[i + 1] + limits.caps.max_symbols(kinds[i]);
     }
     let mut search = RunSearch {
@@ -378,19 +559,55 @@ pub fn decode_run(
         kinds,
         constraints,
         check_at,
+        bound_at,
         max_symbols_from,
         limits,
         steps: 0,
         stack: Vec::with_capacity(kinds.len()),
         found: Vec::new(),
         aborted: false,
+        last: Lexeme {
+            value: Value::ZERO,
+            start: 0,
+            end: 0,
+        },
+        prefix_len: 0,
+        prefix_tokens: 0,
     };
-    search.search(0, 0, 0);
-    Ok(if search.aborted {
-        Outcome::TooMany
-    } else {
-        Outcome::Found(search.found)
-    })
+    let last_token_index = run.tokens.len() - 1;
+    let token_end = last_token.end;
+    for start in (last_token.start..token_end).rev() {
+        let suffix = &run.symbols[start..token_end];
+        let mut whole = None;
+        for_each_lexeme(suffix, last_kind, &limits.caps, |len, value| {
+            if len == suffix.len() {
+                whole = Some(value);
+            }
+            true
+        });
+        let Some(value) = whole else { continue };
+        let bytes = run.byte_range(start..token_end);
+        search.last = Lexeme {
+            value,
+            start: bytes.start,
+            end: bytes.end,
+        };
+        search.prefix_len = start;
+        search.prefix_tokens = if start > last_token.start {
+            last_token_index + 1
+        } else {
+            last_token_index
+        };
+        if search.holds(check_last.iter().copied()) {
+            search.search(0, 0, 0);
+        }
+        if search.aborted {
+            return Ok(Outcome::TooMany);
+        }
+    }
+    let mut found = search.found;
+    found.sort_by(|a, b| a.iter().map(|l| l.end).cmp(b.iter().map(|l| l.end)));
+    Ok(Outcome::Found(found))
 }
 
 /// The possible values of some variables: one row per decoding, one value per variable.
@@ -412,21 +629,33 @@ struct CombineConstraint {
 /// Chooses one decoding per domain so that every constraint holds; returns every such choice
 /// as the decoding index per domain (in the order of `domains`). A constraint that names a
 /// variable of no domain is an error.
-pub fn combine(
-    domains: &[Domain],
+pub fn combine<D: Borrow<Domain>>(
+    domains: &[D],
     constraints: &[Constraint],
     limits: Limits,
 ) -> Result<Outcome<Vec<usize>>, SolverError> {
-    // Where each variable lives.
-    let mut home: std::collections::HashMap<VarId, (usize, usize)> =
-        std::collections::HashMap::new();
-    for (d, domain) in domains.iter().enumerate() {
-        for (p, &var) in domain.vars.iter().enumerate() {
-            if home.insert(var, (d, p)).is_some() {
-                return Err(SolverError::VariableInTwoRuns(var.0));
-            }
-        }
+    let domains: Vec<&Domain> = domains.iter().map(Borrow::borrow).collect();
+    // Where each variable lives: sorted for binary search (no hashing on this hot path).
+    let mut home: Vec<(VarId, usize, usize)> = domains
+        .iter()
+        .enumerate()
+        .flat_map(|(d, domain)| {
+            domain
+                .vars
+                .iter()
+                .enumerate()
+                .map(move |(p, &var)| (var, d, p))
+        })
+        .collect();
+    home.sort_unstable_by_key(|h| h.0);
+    if let Some(w) = home.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(SolverError::VariableInTwoRuns(w[0].0.0));
     }
+    let locate = |var: VarId| {
+        home.binary_search_by_key(&var, |h| h.0)
+            .ok()
+            .map(|i| (home[i].1, home[i].2))
+    };
     if domains.iter().any(|d| d.decodings.is_empty()) {
         return Ok(Outcome::Found(Vec::new()));
     }
@@ -445,9 +674,7 @@ pub fn combine(
     for c in constraints {
         let mut scale = c.constant.scale;
         for t in &c.terms {
-            let &(d, p) = home
-                .get(&t.var)
-                .ok_or(SolverError::UnknownVariable(t.var.0))?;
+            let (d, p) = locate(t.var).ok_or(SolverError::UnknownVariable(t.var.0))?;
             for dec in &domains[d].decodings {
                 if let Some(v) = dec.get(p) {
                     scale = scale.max(v.scale);
@@ -457,7 +684,7 @@ pub fn combine(
         let mut contributions: Vec<Option<Vec<i128>>> = vec![None; domains.len()];
         let mut overflow = false;
         for t in &c.terms {
-            let Some(&(d, p)) = home.get(&t.var) else {
+            let Some((d, p)) = locate(t.var) else {
                 continue;
             };
             let depth = depth_of[d];
@@ -501,7 +728,7 @@ pub fn combine(
     }
 
     struct State<'a> {
-        domains: &'a [Domain],
+        domains: &'a [&'a Domain],
         order: &'a [usize],
         constraints: &'a [CombineConstraint],
         partial: Vec<i128>,
@@ -560,7 +787,7 @@ pub fn combine(
     }
 
     let mut state = State {
-        domains,
+        domains: &domains,
         order: &order,
         constraints: &compiled,
         partial: vec![0; compiled.len()],

@@ -17,13 +17,14 @@
 //!    all its decodings.
 
 use crate::FlatTable;
+use crate::lexeme::Value;
 use crate::scan::{Locator, NumberRun, find_keyword, number_runs};
 use crate::solver::{
     Constraint, Domain, Lexeme, Limits, Outcome, Run, Term, VarId, combine, decode_run,
 };
-use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec, T3_TOTAL_COLUMN};
 use gongkai_model::{Ambiguity, Cell, Decimal, Position, TableId, Template, ValueKind};
+use std::sync::LazyLock;
 
 /// The words of t4's header: the flat 15-number run comes after the last of them.
 const T4_HEADER_WORDS: [&str; 10] = [
@@ -54,7 +55,7 @@ struct Segment<'t> {
     cells: Vec<(usize, usize)>,
     kinds: Vec<ValueKind>,
     /// Local rules, in admission order, over the segment's cell indices.
-    rules: Vec<Constraint>,
+    rules: &'static [Constraint],
     outcome: Outcome<Vec<Lexeme>>,
 }
 
@@ -82,7 +83,7 @@ pub(crate) fn read(
     if table == TableId::T3 {
         resolve_with_columns(&mut segments, rows, template, limits);
     }
-    Some(fill(text, origin, table, template, rows, &segments))
+    Some(fill(text, origin, table, rows, &segments))
 }
 
 /// Locates every row label in order and takes the run that follows it. `None` when no row of
@@ -114,16 +115,12 @@ fn row_segments<'t>(
         let row = &rows[i];
         let cells: Vec<(usize, usize)> = (0..row.columns.len()).map(|c| (i, c)).collect();
         let kinds = row.columns.iter().map(|c| c.kind).collect();
-        let rules = if row.columns.len() == schema::T3_COLUMNS.len()
-            && row.columns.first().map(|c| c.key) == Some("natural_person")
-        {
-            vec![row_total(0, T3_TOTAL_COLUMN)]
-        } else if row.columns.len() == schema::T4_COLUMNS.len()
-            && row.columns.first().map(|c| c.key) == Some("upheld")
-        {
-            vec![row_total(0, 4)]
+        let rules: &'static [Constraint] = if row.columns == schema::T3_COLUMNS {
+            &T3_ROW_RULES[..]
+        } else if row.columns == schema::T4_COLUMNS {
+            &T4_BLOCK_RULES[..1]
         } else {
-            Vec::new()
+            &[]
         };
         segments.push(segment(text, run, cells, kinds, rules));
     }
@@ -135,7 +132,7 @@ fn segment<'t>(
     run: &NumberRun,
     cells: Vec<(usize, usize)>,
     kinds: Vec<ValueKind>,
-    rules: Vec<Constraint>,
+    rules: &'static [Constraint],
 ) -> Segment<'t> {
     Segment {
         text: text.get(run.start..run.end).unwrap_or(""),
@@ -148,6 +145,14 @@ fn segment<'t>(
     }
 }
 
+/// T3-ROW-TOTAL over one row's seven cells.
+static T3_ROW_RULES: LazyLock<[Constraint; 1]> = LazyLock::new(|| [row_total(0, T3_TOTAL_COLUMN)]);
+
+/// T4-TOTAL for each of the three blocks of t4 printed as one run of fifteen cells; the first
+/// alone serves a block printed after its own label.
+static T4_BLOCK_RULES: LazyLock<[Constraint; 3]> =
+    LazyLock::new(|| [row_total(0, 4), row_total(5, 4), row_total(10, 4)]);
+
 /// `cells[first..first+total) sum to cells[first+total]` in segment-local indices.
 fn row_total(first: usize, total: usize) -> Constraint {
     let parts: Vec<VarId> = (first..first + total).map(local).collect();
@@ -158,13 +163,31 @@ fn local(i: usize) -> VarId {
     VarId(u32::try_from(i).unwrap_or(u32::MAX))
 }
 
+/// A byte range of the section text.
+type Span = (usize, usize);
+
 /// The byte range of each row's label, in template order; `None` for rows not printed.
 fn locate_rows(text: &str, rows: &[RowSpec], runs: &[NumberRun]) -> Vec<Option<(usize, usize)>> {
-    let first_hit = |row: &RowSpec, from: usize| {
-        row.keywords
-            .iter()
-            .filter_map(|k| find_keyword(text, from, k))
-            .min_by_key(|&(s, _)| s)
+    // The first label of each row at or after some offset, remembered: the search for row
+    // i + 1 made while placing row i answers most later questions about row i + 1.
+    let mut memo: Vec<Option<(usize, Option<Span>)>> = vec![None; rows.len()];
+    let mut first_hit = |i: usize, from: usize| -> Option<(usize, usize)> {
+        if let Some(Some((searched, found))) = memo.get(i)
+            && *searched <= from
+            && found.is_none_or(|(s, _)| s >= from)
+        {
+            return *found;
+        }
+        let found = rows.get(i).and_then(|row| {
+            row.keywords
+                .iter()
+                .filter_map(|k| find_keyword(text, from, k))
+                .min_by_key(|&(s, _)| s)
+        });
+        if let Some(slot) = memo.get_mut(i) {
+            *slot = Some((from, found));
+        }
+        found
     };
     let mut hits = vec![None; rows.len()];
     let mut cursor = 0;
@@ -175,23 +198,17 @@ fn locate_rows(text: &str, rows: &[RowSpec], runs: &[NumberRun]) -> Vec<Option<(
         // A few occurrences are tried: prose before the table may mention a label with a
         // number that cannot be the row (`新收申请21件`), the table's own label follows.
         for _ in 0..4 {
-            let Some(hit) = first_hit(row, from) else {
+            let Some(hit) = first_hit(i, from) else {
                 break;
             };
-            let later_row_first = rows
-                .iter()
-                .skip(i + 1)
-                .take(LOOKAHEAD_ROWS)
-                .filter_map(|r| first_hit(r, cursor))
+            let later_row_first = (i + 1..(i + 1 + LOOKAHEAD_ROWS).min(rows.len()))
+                .filter_map(|j| first_hit(j, cursor))
                 .any(|(s, _)| s < hit.0);
             if later_row_first {
                 break;
             }
             fallback.get_or_insert(hit);
-            let next_label = rows
-                .get(i + 1)
-                .and_then(|r| first_hit(r, hit.1))
-                .map_or(text.len(), |(s, _)| s);
+            let next_label = first_hit(i + 1, hit.1).map_or(text.len(), |(s, _)| s);
             let fits = runs
                 .iter()
                 .find(|r| r.start >= hit.1)
@@ -248,7 +265,7 @@ fn t4_segments<'t>(
                 .flat_map(|r| (0..columns).map(move |c| (r, c)))
                 .collect();
             let kinds = vec![ValueKind::Count; total_cells];
-            let rules = (0..rows.len()).map(|r| row_total(r * columns, 4)).collect();
+            let rules = T4_BLOCK_RULES.get(..rows.len()).unwrap_or(&[]);
             Some(vec![segment(text, run, cells, kinds, rules)])
         }
         None if header_end.is_some() || !by_rows.is_empty() => Some(by_rows),
@@ -264,12 +281,12 @@ fn decode_with_admission(segment: &Segment<'_>, limits: Limits) -> Outcome<Vec<L
     let decode = |rules: &[Constraint], limits: Limits| {
         decode_run(&run, &segment.kinds, rules, limits).unwrap_or(Outcome::Found(Vec::new()))
     };
-    let all = decode(&segment.rules, limits);
+    let all = decode(segment.rules, limits);
     if all.is_feasible() || segment.rules.is_empty() {
         return all;
     }
     let mut admitted: Vec<Constraint> = Vec::new();
-    for rule in &segment.rules {
+    for rule in segment.rules {
         admitted.push(rule.clone());
         let test = decode(&admitted, limits.first_only());
         if !matches!(test, Outcome::Found(ref s) if !s.is_empty()) {
@@ -293,23 +310,30 @@ fn distinct_values(decodings: &[Vec<Lexeme>], cell: usize) -> Vec<Decimal> {
     out
 }
 
-/// Step 2 of the policy: column rules for the t3 rows that are still ambiguous.
+/// Step 2 of the policy: column rules for the t3 rows that are still ambiguous. Rows with one
+/// decoding enter the rules as constants, so the search runs over the ambiguous rows only.
 fn resolve_with_columns(
     segments: &mut [Segment<'_>],
     rows: &[RowSpec],
     template: Template,
     limits: Limits,
 ) {
-    let ambiguous = |s: &Segment<'_>| matches!(&s.outcome, Outcome::Found(d) if d.len() > 1);
-    if !segments.iter().any(ambiguous) {
+    let decodings_of = |s: &Segment<'_>| match &s.outcome {
+        Outcome::Found(d) if !d.is_empty() => Some(d.len()),
+        _ => None,
+    };
+    if !segments
+        .iter()
+        .any(|s| decodings_of(s).is_some_and(|n| n > 1))
+    {
         return;
     }
     let columns = schema::T3_COLUMNS.len();
     let row_index = |key: &str| rows.iter().position(|r| r.key == key);
-    // Segment holding each row, if the row was decoded at all.
+    // The segment holding each row, if the row was decoded at all.
     let mut segment_of_row = vec![None; rows.len()];
     for (s, seg) in segments.iter().enumerate() {
-        if matches!(&seg.outcome, Outcome::Found(d) if !d.is_empty())
+        if decodings_of(seg).is_some()
             && let Some(&(r, _)) = seg.cells.first()
         {
             segment_of_row[r] = Some(s);
@@ -319,8 +343,7 @@ fn resolve_with_columns(
         VarId(u32::try_from(row * columns + column).unwrap_or(u32::MAX))
     };
 
-    // Candidate rules in admission order, as (rows used, constraint).
-    let mut candidates: Vec<(Vec<usize>, Constraint)> = Vec::new();
+    // The rules in admission order, each as (row, coefficient) terms for one column.
     let balance: Option<Vec<(usize, i64)>> = [
         ("new_received", 1),
         ("carried_over", 1),
@@ -330,7 +353,6 @@ fn resolve_with_columns(
     .iter()
     .map(|&(k, coef)| row_index(k).map(|r| (r, coef)))
     .collect();
-    let result_rows = schema::t3_result_rows(template);
     let alternatives = [
         "other_handling",
         "other_overdue_correction",
@@ -338,7 +360,7 @@ fn resolve_with_columns(
         "other_other",
     ];
     let results: Option<Vec<(usize, i64)>> = row_index("total_processed").map(|total| {
-        result_rows
+        schema::t3_result_rows(template)
             .iter()
             .filter_map(|r| row_index(r.key))
             // In a mixed report only the （六） rows it printed count.
@@ -351,87 +373,109 @@ fn resolve_with_columns(
             .chain(std::iter::once((total, -1)))
             .collect()
     });
-    for terms in [balance, results].into_iter().flatten() {
-        for column in 0..columns {
-            let used: Vec<usize> = terms.iter().map(|&(r, _)| r).collect();
-            let constraint = Constraint {
-                terms: terms
-                    .iter()
-                    .map(|&(r, coef)| Term {
-                        var: var(r, column),
-                        coef,
-                    })
-                    .collect(),
-                constant: crate::lexeme::Value::ZERO,
-            };
-            candidates.push((used, constraint));
-        }
-    }
 
-    // A rule needs every row it names decoded, and is of use only if it names an ambiguous one.
-    let usable = |used: &[usize]| {
-        used.iter().all(|&r| segment_of_row[r].is_some())
-            && used
-                .iter()
-                .any(|&r| segment_of_row[r].is_some_and(|s| ambiguous(&segments[s])))
-    };
-    let domain_of = |s: usize| -> Domain {
-        let seg = &segments[s];
-        Domain {
-            vars: seg.cells.iter().map(|&(r, c)| var(r, c)).collect(),
-            decodings: match &seg.outcome {
-                Outcome::Found(d) => d
+    // One domain per ambiguous row, built once.
+    let mut domain_of_segment = vec![None; segments.len()];
+    let mut domains: Vec<Domain> = Vec::new();
+    for (s, seg) in segments.iter().enumerate() {
+        if let Outcome::Found(d) = &seg.outcome
+            && d.len() > 1
+        {
+            domain_of_segment[s] = Some(domains.len());
+            domains.push(Domain {
+                vars: seg.cells.iter().map(|&(r, c)| var(r, c)).collect(),
+                decodings: d
                     .iter()
                     .map(|dec| dec.iter().map(|l| l.value).collect())
                     .collect(),
-                Outcome::TooMany => Vec::new(),
-            },
+            });
         }
-    };
+    }
+
     let mut admitted: Vec<Constraint> = Vec::new();
     let mut involved: Vec<usize> = Vec::new();
-    for (used, constraint) in candidates {
-        if !usable(&used) {
-            continue;
-        }
-        let mut with: Vec<usize> = involved.clone();
-        for &r in &used {
-            if let Some(s) = segment_of_row[r]
-                && !with.contains(&s)
-            {
-                with.push(s);
+    for terms in [balance, results].iter().flatten() {
+        for column in 0..columns {
+            // A rule needs every row it names decoded, and is of use only if one is ambiguous.
+            let Some(used) = terms
+                .iter()
+                .map(|&(r, coef)| segment_of_row[r].map(|s| (r, s, coef)))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            let mut constant: i64 = 0;
+            let mut variable_terms = Vec::new();
+            let mut with = involved.clone();
+            let mut overflow = false;
+            for &(r, s, coef) in &used {
+                match (domain_of_segment[s], &segments[s].outcome) {
+                    (Some(d), _) => {
+                        variable_terms.push(Term {
+                            var: var(r, column),
+                            coef,
+                        });
+                        if !with.contains(&d) {
+                            with.push(d);
+                        }
+                    }
+                    (None, Outcome::Found(dec)) => {
+                        let value = dec
+                            .first()
+                            .and_then(|d| d.get(column))
+                            .map_or(0, |l| l.value.mantissa);
+                        match value
+                            .checked_mul(coef)
+                            .and_then(|v| constant.checked_sub(v))
+                        {
+                            Some(c) => constant = c,
+                            None => overflow = true,
+                        }
+                    }
+                    (None, Outcome::TooMany) => overflow = true,
+                }
             }
-        }
-        let domains: Vec<Domain> = with.iter().map(|&s| domain_of(s)).collect();
-        admitted.push(constraint);
-        let feasible = matches!(
-            combine(&domains, &admitted, limits.first_only()),
-            Ok(Outcome::Found(ref s)) if !s.is_empty()
-        );
-        if feasible {
-            involved = with;
-        } else {
-            admitted.pop();
+            if overflow || variable_terms.is_empty() {
+                continue;
+            }
+            admitted.push(Constraint {
+                terms: variable_terms,
+                constant: Value::integer(constant),
+            });
+            let chosen: Vec<&Domain> = with.iter().map(|&d| &domains[d]).collect();
+            let feasible = matches!(
+                combine(&chosen, &admitted, limits.first_only()),
+                Ok(Outcome::Found(ref s)) if !s.is_empty()
+            );
+            if feasible {
+                involved = with;
+            } else {
+                admitted.pop();
+            }
         }
     }
     if admitted.is_empty() {
         return;
     }
-    let domains: Vec<Domain> = involved.iter().map(|&s| domain_of(s)).collect();
-    let Ok(Outcome::Found(choices)) = combine(&domains, &admitted, limits) else {
+    let chosen: Vec<&Domain> = involved.iter().map(|&d| &domains[d]).collect();
+    let Ok(Outcome::Found(choices)) = combine(&chosen, &admitted, limits) else {
         return;
     };
-    for (d, &s) in involved.iter().enumerate() {
-        let Outcome::Found(decodings) = &segments[s].outcome else {
+    for (s, seg) in segments.iter_mut().enumerate() {
+        let Some(d) = domain_of_segment[s] else {
             continue;
         };
-        let kept: Vec<Vec<Lexeme>> = decodings
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| choices.iter().any(|c| c[d] == *k))
-            .map(|(_, dec)| dec.clone())
-            .collect();
-        segments[s].outcome = Outcome::Found(kept);
+        let Some(position) = involved.iter().position(|&i| i == d) else {
+            continue;
+        };
+        if let Outcome::Found(decodings) = &mut seg.outcome {
+            let mut k = 0;
+            decodings.retain(|_| {
+                let keep = choices.iter().any(|c| c[position] == k);
+                k += 1;
+                keep
+            });
+        }
     }
 }
 
@@ -440,11 +484,14 @@ fn fill(
     text: &str,
     origin: Position,
     table: TableId,
-    template: Template,
     rows: &[RowSpec],
     segments: &[Segment<'_>],
 ) -> FlatTable {
-    let mut out = empty_table(template, table);
+    // Cells by index first, the keyed table once at the end: one hash per key, not three.
+    let mut grid: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| vec![Cell::missing(); r.columns.len()])
+        .collect();
     let mut ambiguities = Vec::new();
     let mut locator = Locator::new(text, &origin);
     let slice = |s: &Segment<'_>, l: &Lexeme| -> String {
@@ -463,9 +510,8 @@ fn fill(
             let at_end = lexeme_end.is_none_or(|e| e as usize == seg.text.len());
             (is_amount && at_end).then_some(unit)
         };
-        let mut put = |cell_ref: &(usize, usize), cell: Cell| {
-            let (row, column) = key(cell_ref);
-            if let Some(slot) = out.get_mut(row).and_then(|r| r.get_mut(column)) {
+        let mut put = |&(r, c): &(usize, usize), cell: Cell| {
+            if let Some(slot) = grid.get_mut(r).and_then(|row| row.get_mut(c)) {
                 *slot = cell;
             }
         };
@@ -563,8 +609,18 @@ fn fill(
             }
         }
     }
-    FlatTable {
-        table: out,
-        ambiguities,
-    }
+    let table = rows
+        .iter()
+        .zip(grid)
+        .map(|(row, cells)| {
+            let cells = row
+                .columns
+                .iter()
+                .zip(cells)
+                .map(|(c, cell)| (c.key.to_owned(), cell))
+                .collect();
+            (row.key.to_owned(), cells)
+        })
+        .collect();
+    FlatTable { table, ambiguities }
 }
