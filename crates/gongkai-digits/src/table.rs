@@ -97,21 +97,46 @@ fn row_segments<'t>(
     if hits.iter().all(Option::is_none) {
         return None;
     }
-    let mut segments = Vec::new();
-    for (i, hit) in hits.iter().enumerate() {
-        let Some((_, label_end)) = *hit else { continue };
-        let limit = hits
-            .iter()
+    // The run after each label, up to the next label found.
+    let next_start = |i: usize| {
+        hits.iter()
             .skip(i + 1)
             .flatten()
             .next()
-            .map_or(text.len(), |&(s, _)| s);
-        let Some(run) = runs
-            .iter()
-            .find(|r| r.start >= label_end && r.start < limit)
+            .map_or(text.len(), |&(s, _)| s)
+    };
+    let mut run_of_row: Vec<Option<&NumberRun>> = hits
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| {
+            let (_, label_end) = (*hit)?;
+            let limit = next_start(i);
+            runs.iter()
+                .find(|r| r.start >= label_end && r.start < limit)
+        })
+        .collect();
+    // A row whose label was misprinted (`其他法律行政止公开`) between two rows that were found:
+    // when the gap holds exactly the previous row's run and one more, the second is this row's.
+    for i in 1..rows.len().saturating_sub(1) {
+        let (Some((_, before_end)), None, Some((after_start, _))) =
+            (hits[i - 1], hits[i], hits[i + 1])
         else {
             continue;
         };
+        let mut gap = runs
+            .iter()
+            .filter(|r| r.start >= before_end && r.start < after_start);
+        let (Some(first), Some(second), None) = (gap.next(), gap.next(), gap.next()) else {
+            continue;
+        };
+        if run_of_row[i - 1].is_some_and(|r| r == first) && second.could_hold(rows[i].columns.len())
+        {
+            run_of_row[i] = Some(second);
+        }
+    }
+    let mut segments = Vec::new();
+    for (i, run) in run_of_row.iter().enumerate() {
+        let Some(run) = *run else { continue };
         let row = &rows[i];
         let cells: Vec<(usize, usize)> = (0..row.columns.len()).map(|c| (i, c)).collect();
         let kinds = row.columns.iter().map(|c| c.kind).collect();

@@ -369,3 +369,28 @@ fn hostile_runs_are_reported_as_too_many_without_hanging() {
     assert_eq!(flat.ambiguities.len(), 1);
     assert!(flat.ambiguities[0].decodings.is_empty());
 }
+
+#[test]
+fn a_misprinted_label_between_two_found_rows_still_gets_its_run() {
+    // 洪泽 2023 prints `2.其他法律行政止公开` (禁止 lost): the keyword is absent, but the row
+    // sits between two found rows and its digits are the only other run in that gap.
+    let template = Template::F2021;
+    let mut values = consistent_t3(template, &vec![vec![0u32; 7]; 25]);
+    let rows = schema::rows(template, TableId::T3);
+    let row = rows
+        .iter()
+        .position(|r| r.key == "denied_prohibited_by_law")
+        .unwrap();
+    values[row] = vec![3, 0, 0, 0, 0, 0, 3];
+    let text = render_t3(template, &values, &vec![vec![false; 7]; 25])
+        .replace("其他法律行政法规禁止公开", "其他法律行政止公开");
+    assert!(text.contains("行政止公开3000003"));
+    let flat = read_flattened_table(&text, origin(), TableId::T3, template).unwrap();
+    let cells = &flat.table["denied_prohibited_by_law"];
+    assert_eq!(cells["natural_person"].value, Some(Decimal::from(3)));
+    assert_eq!(cells["total"].value, Some(Decimal::from(3)));
+    assert_eq!(
+        flat.table["denied_state_secret"]["total"].value,
+        Some(Decimal::ZERO)
+    );
+}
