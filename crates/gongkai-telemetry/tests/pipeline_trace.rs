@@ -7,8 +7,8 @@
 //! set, that four distinct `service.name`s took part, that reports handled by either parse
 //! replica form whole traces, and that each service's `/metrics` counted the reports.
 //!
-//! The binaries are taken from the target directory this test was built into; when one is
-//! missing the test builds them with `cargo build` first.
+//! The binaries are built (`cargo build -p …`, a no-op when up to date) into the target
+//! directory this test was built into, and run from there.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failure is a failed test
 
@@ -37,11 +37,10 @@ fn binary_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// Builds the four binaries (a no-op when they are up to date), so that the test never runs
+/// stale ones.
 fn ensure_binaries() -> PathBuf {
     let dir = binary_dir();
-    if BINARIES.iter().all(|(bin, _)| dir.join(bin).exists()) {
-        return dir;
-    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = std::process::Command::new(cargo);
     command.arg("build");
@@ -52,6 +51,9 @@ fn ensure_binaries() -> PathBuf {
     command.env("CARGO_TARGET_DIR", dir.parent().unwrap());
     let status = command.status().unwrap();
     assert!(status.success(), "building the service binaries failed");
+    for (binary, _) in BINARIES {
+        assert!(dir.join(binary).exists(), "{binary} was not built");
+    }
     dir
 }
 
