@@ -17,11 +17,8 @@
 //!    all its decodings.
 
 use crate::FlatTable;
-use crate::lexeme::Value;
 use crate::scan::{Locator, NumberRun, find_keyword, number_runs};
-use crate::solver::{
-    Constraint, Domain, Lexeme, Limits, Outcome, Run, Term, VarId, combine, decode_run,
-};
+use crate::solver::{Constraint, Lexeme, Limits, Outcome, Run, VarId, decode_run};
 use gongkai_model::schema::{self, RowSpec, T3_TOTAL_COLUMN};
 use gongkai_model::{Ambiguity, Cell, Decimal, Position, TableId, Template, ValueKind};
 use std::sync::LazyLock;
@@ -364,9 +361,6 @@ fn resolve_with_columns(
             segment_of_row[r] = Some(s);
         }
     }
-    let var = |row: usize, column: usize| {
-        VarId(u32::try_from(row * columns + column).unwrap_or(u32::MAX))
-    };
 
     // The rules in admission order, each as (row, coefficient) terms for one column.
     let balance: Option<Vec<(usize, i64)>> = [
@@ -399,104 +393,114 @@ fn resolve_with_columns(
             .collect()
     });
 
-    // One domain per ambiguous row, built once.
-    let mut domain_of_segment = vec![None; segments.len()];
-    let mut domains: Vec<Domain> = Vec::new();
+    // The ambiguous rows are the unknowns; every rule is checked on every combination of
+    // their decodings that the rules admitted so far allow. With the few ambiguous rows of a
+    // real table (two of two decodings each in 平潭 2021 and 2023) this is a handful of sums;
+    // a rule that would multiply the combinations beyond the work bound is left out.
+    let mut unknown_of_segment = vec![None; segments.len()];
+    let mut unknowns: Vec<usize> = Vec::new(); // segment index of each unknown
     for (s, seg) in segments.iter().enumerate() {
-        if let Outcome::Found(d) = &seg.outcome
-            && d.len() > 1
-        {
-            domain_of_segment[s] = Some(domains.len());
-            domains.push(Domain {
-                vars: seg.cells.iter().map(|&(r, c)| var(r, c)).collect(),
-                decodings: d
-                    .iter()
-                    .map(|dec| dec.iter().map(|l| l.value).collect())
-                    .collect(),
-            });
+        if decodings_of(seg).is_some_and(|n| n > 1) {
+            unknown_of_segment[s] = Some(unknowns.len());
+            unknowns.push(s);
         }
     }
-
-    let mut admitted: Vec<Constraint> = Vec::new();
+    let decoded = |s: usize, k: usize, column: usize| -> i64 {
+        match &segments[s].outcome {
+            Outcome::Found(d) => d
+                .get(k)
+                .and_then(|dec| dec.get(column))
+                .map_or(0, |l| l.value.mantissa),
+            Outcome::TooMany => 0,
+        }
+    };
+    // `involved[i]` is an unknown; each combination holds one decoding index per involved one.
     let mut involved: Vec<usize> = Vec::new();
+    let mut combinations: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut admitted_any = false;
     for terms in [balance, results].iter().flatten() {
         for column in 0..columns {
             // A rule needs every row it names decoded, and is of use only if one is ambiguous.
             let Some(used) = terms
                 .iter()
-                .map(|&(r, coef)| segment_of_row[r].map(|s| (r, s, coef)))
+                .map(|&(r, coef)| segment_of_row[r].map(|s| (s, coef)))
                 .collect::<Option<Vec<_>>>()
             else {
                 continue;
             };
             let mut constant: i64 = 0;
-            let mut variable_terms = Vec::new();
-            let mut with = involved.clone();
+            let mut variable: Vec<(usize, i64)> = Vec::new(); // (unknown, coefficient)
             let mut overflow = false;
-            for &(r, s, coef) in &used {
-                match (domain_of_segment[s], &segments[s].outcome) {
-                    (Some(d), _) => {
-                        variable_terms.push(Term {
-                            var: var(r, column),
-                            coef,
-                        });
-                        if !with.contains(&d) {
-                            with.push(d);
-                        }
-                    }
-                    (None, Outcome::Found(dec)) => {
-                        let value = dec
-                            .first()
-                            .and_then(|d| d.get(column))
-                            .map_or(0, |l| l.value.mantissa);
-                        match value
-                            .checked_mul(coef)
-                            .and_then(|v| constant.checked_sub(v))
-                        {
-                            Some(c) => constant = c,
-                            None => overflow = true,
-                        }
-                    }
-                    (None, Outcome::TooMany) => overflow = true,
+            for &(s, coef) in &used {
+                match unknown_of_segment[s] {
+                    Some(u) => variable.push((u, coef)),
+                    None => match decoded(s, 0, column)
+                        .checked_mul(coef)
+                        .and_then(|v| constant.checked_sub(v))
+                    {
+                        Some(c) => constant = c,
+                        None => overflow = true,
+                    },
                 }
             }
-            if overflow || variable_terms.is_empty() {
+            if overflow || variable.is_empty() {
                 continue;
             }
-            admitted.push(Constraint {
-                terms: variable_terms,
-                constant: Value::integer(constant),
+            let mut with = involved.clone();
+            for &(u, _) in &variable {
+                if !with.contains(&u) {
+                    with.push(u);
+                }
+            }
+            // Extend the combinations over the unknowns this rule brings in.
+            let mut extended = combinations.clone();
+            let mut too_many = false;
+            for &u in &with[involved.len()..] {
+                let n = decodings_of(&segments[unknowns[u]]).unwrap_or(0);
+                if extended.len().saturating_mul(n) > limits.max_solutions {
+                    too_many = true;
+                    break;
+                }
+                extended = extended
+                    .iter()
+                    .flat_map(|c| {
+                        (0..n).map(move |k| {
+                            let mut next = c.clone();
+                            next.push(k);
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            if too_many {
+                continue;
+            }
+            extended.retain(|combination| {
+                let sum = variable.iter().try_fold(0i64, |acc, &(u, coef)| {
+                    let at = with.iter().position(|&w| w == u)?;
+                    let k = *combination.get(at)?;
+                    decoded(unknowns[u], k, column)
+                        .checked_mul(coef)
+                        .and_then(|v| acc.checked_add(v))
+                });
+                sum == Some(constant)
             });
-            let chosen: Vec<&Domain> = with.iter().map(|&d| &domains[d]).collect();
-            let feasible = matches!(
-                combine(&chosen, &admitted, limits.first_only()),
-                Ok(Outcome::Found(ref s)) if !s.is_empty()
-            );
-            if feasible {
+            if !extended.is_empty() {
                 involved = with;
-            } else {
-                admitted.pop();
+                combinations = extended;
+                admitted_any = true;
             }
         }
     }
-    if admitted.is_empty() {
+    if !admitted_any {
         return;
     }
-    let chosen: Vec<&Domain> = involved.iter().map(|&d| &domains[d]).collect();
-    let Ok(Outcome::Found(choices)) = combine(&chosen, &admitted, limits) else {
-        return;
-    };
-    for (s, seg) in segments.iter_mut().enumerate() {
-        let Some(d) = domain_of_segment[s] else {
-            continue;
-        };
-        let Some(position) = involved.iter().position(|&i| i == d) else {
-            continue;
-        };
-        if let Outcome::Found(decodings) = &mut seg.outcome {
+    for (at, &u) in involved.iter().enumerate() {
+        let s = unknowns[u];
+        if let Outcome::Found(decodings) = &mut segments[s].outcome {
             let mut k = 0;
             decodings.retain(|_| {
-                let keep = choices.iter().any(|c| c[position] == k);
+                let keep = combinations.iter().any(|c| c.get(at) == Some(&k));
                 k += 1;
                 keep
             });
