@@ -30,7 +30,9 @@
 //!    is considered only when every row it names was decoded and at least one of them is
 //!    ambiguous, and it is admitted only if some combination of the rows' decodings satisfies
 //!    it together with the rules admitted before it; otherwise it is dropped. Rows that are
-//!    already unique enter as fixed values.
+//!    already unique enter as fixed values; the combinations of the ambiguous rows' decodings
+//!    are checked directly, and a rule that would multiply them beyond the work bound
+//!    (`Limits::max_solutions`) is left out rather than searched.
 //! 3. A cell that has the same value (and the same printed digits) in every remaining decoding
 //!    is a `number`; the other cells of an ambiguous run are `ambiguous` with every value they
 //!    take as `candidates`, and the run becomes an [`Ambiguity`] listing all its decodings.
@@ -38,6 +40,14 @@
 //!    without candidates and an [`Ambiguity`] with an empty `decodings` list. A run that no cut
 //!    fits at all (too few digits for its cells, a sign on an unsigned cell) leaves its cells
 //!    `missing`: nothing is invented.
+//!
+//! Rows are located by the model's keywords in template order (a keyword found after the next
+//! row's keyword belongs to something else); the run of a row is the first number run after
+//! its label and before the next row's label. Numbers inside labels are never values: list
+//! numbers (`…00000002.其他法律…` ends the previous run before `2.`), `第…条`, `（2）`, dates.
+//! t4 printed as its header followed by one run of fifteen numbers is one run of fifteen cells.
+//! A row whose label is misprinted beyond recognition still gets the only other run between
+//! its two neighbours.
 //!
 //! Placeholders (`/`, `—`) and blanks cannot be told apart from missing cells once a table
 //! is flattened, so this crate never produces `placeholder` or `blank` cells.

@@ -1110,6 +1110,41 @@ mod tests {
     }
 
     #[test]
+    fn long_rows_of_large_numbers_need_few_steps() {
+        // A big agency's t3 row: 3161157, 2735, 52, 5508, 1159, 1, 1719 … whatever the cut,
+        // the known total bounds every cell, so the search stays far below the table budget.
+        let kinds = [Count; 7];
+        let total = Constraint::sum(&[v(0), v(1), v(2), v(3), v(4), v(5)], v(6));
+        for text in ["31611572735525508115911719", "2500030001050200174030000"] {
+            let run = Run::parse(text).unwrap();
+            let limits = Limits {
+                max_steps: 5_000,
+                ..Limits::DEFAULT
+            };
+            let out = decode_run(&run, &kinds, std::slice::from_ref(&total), limits).unwrap();
+            assert!(
+                out.solutions().is_some(),
+                "{text} needed more than 5000 steps"
+            );
+        }
+        // Twenty-eight nines leave the bounds little to cut; the default budget still ends it.
+        let run = Run::parse(&"9".repeat(28)).unwrap();
+        let out = decode_run(&run, &kinds, std::slice::from_ref(&total), Limits::DEFAULT);
+        assert!(out.unwrap().solutions().is_some());
+        let run = Run::parse("2500030001050200174030000").unwrap();
+        let out = decode_run(&run, &kinds, &[total], Limits::DEFAULT).unwrap();
+        assert!(values(&out).contains(&vec![
+            "25000".to_owned(),
+            "3000".into(),
+            "10".into(),
+            "50".into(),
+            "200".into(),
+            "1740".into(),
+            "30000".into()
+        ]));
+    }
+
+    #[test]
     fn column_constraints_link_runs() {
         // Two rows, each ambiguous alone; a column total fixes both (平潭 2021's shape).
         let mut p = Problem::new();

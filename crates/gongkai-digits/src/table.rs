@@ -67,7 +67,12 @@ pub(crate) fn read(
         return None;
     }
     let runs = number_runs(text);
-    let limits = Limits::DEFAULT;
+    // Real runs take a few hundred search steps at most (a 26-digit t3 row of five-digit
+    // figures under 5000); the budget per run keeps a hostile section to a fraction of a second.
+    let limits = Limits {
+        max_steps: 50_000,
+        ..Limits::DEFAULT
+    };
 
     let mut segments = match table {
         TableId::T4 => t4_segments(text, rows, &runs),
