@@ -207,3 +207,65 @@ async fn workers_recover_when_the_broker_closes_their_connections() {
     assert_archived_exactly_once(&pipeline, &ids).await;
     assert_queues_empty(&pipeline).await;
 }
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_after_a_delay_and_then_succeeds() {
+    let Some(sample) = corpus_file(SAMPLE) else {
+        return;
+    };
+    let pipeline = TestPipeline::start("retry").await.unwrap();
+    let parse = pipeline.spawn_worker(Stage::Parse, pipeline.worker_config());
+    let report = pipeline.submit(sample, SAMPLE).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pipeline.archive.status(report.report_id).await.unwrap() != Status::Parsed {
+        assert!(tokio::time::Instant::now() < deadline, "never parsed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    parse.stop(Duration::from_secs(30)).await.unwrap();
+
+    // The parsed artefact goes missing, as if the blob store had not caught up: the validate
+    // stage must retry, not fail the report.
+    let artefact = pipeline.blob_dir.path().join(gongkai_blob::derived_key(
+        report.report_id,
+        gongkai_workers::PARSED_ARTEFACT,
+    ));
+    let saved = std::fs::read(&artefact).unwrap();
+    std::fs::remove_file(&artefact).unwrap();
+    let workers: Vec<_> = [Stage::Validate, Stage::Archive]
+        .into_iter()
+        .map(|stage| pipeline.spawn_worker(stage, pipeline.worker_config()))
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = pipeline.archive.events(report.report_id).await.unwrap();
+        if events
+            .iter()
+            .any(|e| e.stage == ArchiveStage::Validate && e.outcome == EventOutcome::Retrying)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no retry recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::write(&artefact, saved).unwrap();
+    pipeline
+        .wait_final(&[report.report_id], Duration::from_secs(60))
+        .await
+        .unwrap();
+    for worker in workers {
+        worker.stop(Duration::from_secs(30)).await.unwrap();
+    }
+    let stored = pipeline.archive.get_report(report.report_id).await.unwrap();
+    assert_eq!(stored.status, Status::Archived);
+    let validate_attempts: Vec<_> = stored
+        .events
+        .iter()
+        .filter(|e| e.stage == ArchiveStage::Validate)
+        .map(|e| (e.attempt, e.outcome))
+        .collect();
+    assert_eq!(
+        validate_attempts,
+        [(1, EventOutcome::Retrying), (2, EventOutcome::Succeeded)]
+    );
+    assert_queues_empty(&pipeline).await;
+}
