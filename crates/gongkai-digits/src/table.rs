@@ -325,16 +325,18 @@ fn decode_with_admission(segment: &Segment<'_>, limits: Limits) -> Outcome<Vec<L
 
 /// The distinct values of one cell over a segment's decodings, in order of appearance.
 fn distinct_values(decodings: &[Vec<Lexeme>], cell: usize) -> Vec<Decimal> {
-    let mut out: Vec<Decimal> = Vec::new();
+    // Compared as printed (mantissa and scale), converted once: `Decimal` equality is slow.
+    let mut seen: Vec<crate::lexeme::Value> = Vec::new();
     for d in decodings {
-        if let Some(l) = d.get(cell) {
-            let v = l.value.to_decimal();
-            if !out.iter().any(|o| o == &v && o.scale() == v.scale()) {
-                out.push(v);
-            }
+        if let Some(l) = d.get(cell)
+            && !seen.contains(&l.value)
+        {
+            seen.push(l.value);
         }
     }
-    out
+    seen.into_iter()
+        .map(crate::lexeme::Value::to_decimal)
+        .collect()
 }
 
 /// Step 2 of the policy: column rules for the t3 rows that are still ambiguous. Rows with one
