@@ -57,6 +57,9 @@ struct Style {
     page_footer: bool,
     /// HTML: `&nbsp;` around values.
     nbsp: bool,
+    /// Text: t3's three header rows of the official template, tab-separated as a PDF or Word
+    /// export gives them; HTML: `<thead>`, `<th>` and `<tbody>`.
+    official_header: bool,
 }
 
 /// A count as reports have them: mostly 0 or small, sometimes thousands. One flat strategy (not
@@ -75,7 +78,7 @@ fn six_counts() -> impl Strategy<Value = [i64; 6]> {
 }
 
 fn signed_count() -> impl Strategy<Value = i64> {
-    (0u8..3, 1i64..500).prop_map(|(sign, n)| match sign {
+    (0u8..3, 1i64..5000).prop_map(|(sign, n)| match sign {
         0 => 0,
         1 => -n,
         _ => n,
@@ -179,7 +182,7 @@ fn tables() -> impl Strategy<Value = Tables> {
 }
 
 fn style() -> impl Strategy<Value = Style> {
-    prop::collection::vec(any::<bool>(), 9).prop_map(|f| Style {
+    prop::collection::vec(any::<bool>(), 10).prop_map(|f| Style {
         thousands: f[0],
         plus_sign: f[1],
         spans: f[2],
@@ -189,6 +192,7 @@ fn style() -> impl Strategy<Value = Style> {
         title_du: f[6],
         page_footer: f[7],
         nbsp: f[8],
+        official_header: f[9],
     })
 }
 
@@ -203,6 +207,7 @@ const PLAIN: Style = Style {
     title_du: false,
     page_footer: false,
     nbsp: false,
+    official_header: false,
 };
 
 // ---- printing numbers ------------------------------------------------------------------
@@ -365,9 +370,17 @@ fn render_text(tables: &Tables, style: Style) -> Vec<u8> {
     out.push('\n');
 
     section(&mut out, 3);
-    out.push_str(&format!("{T3_IDENTITY}\n申请人情况\n"));
-    let labels: Vec<&str> = T3_COLUMNS.iter().map(|c| c.label).collect();
-    out.push_str(&format!("{}\n", labels.join("\t")));
+    if style.official_header {
+        let organisations: Vec<&str> = T3_COLUMNS[1..6].iter().map(|c| c.label).collect();
+        out.push_str(&format!(
+            "{T3_IDENTITY}\t申请人情况\n\t自然人\t法人或其他组织\t\t\t\t\t总计\n\t\t{}\n",
+            organisations.join("\t")
+        ));
+    } else {
+        out.push_str(&format!("{T3_IDENTITY}\n申请人情况\n"));
+        let labels: Vec<&str> = T3_COLUMNS.iter().map(|c| c.label).collect();
+        out.push_str(&format!("{}\n", labels.join("\t")));
+    }
     for (i, (label, values)) in t3_lines(tables).into_iter().enumerate() {
         if style.page_footer && i == 12 {
             out.push_str("- 2 -\n");
@@ -504,6 +517,17 @@ fn html_value(text: &str, style: Style, attrs: &str) -> String {
     }
 }
 
+/// A table's opening and header rows; with `official_header`, as `<thead>` of `<th>` cells
+/// followed by the opening `<tbody>` (closed by the parser at `</table>`, as browsers do).
+fn header_markup(head: String, style: Style) -> String {
+    if !style.official_header {
+        return head;
+    }
+    let (open, rows) = head.split_once('\n').unwrap();
+    let rows = rows.replace("<td", "<th").replace("</td>", "</th>");
+    format!("{open}\n<thead>{rows}</thead><tbody>\n")
+}
+
 fn render_html(tables: &Tables, style: Style) -> Vec<u8> {
     let charset = if style.gb18030 { "gb2312" } else { "utf-8" };
     let mut out = format!(
@@ -543,14 +567,15 @@ fn render_html(tables: &Tables, style: Style) -> Vec<u8> {
     out.push_str("</table>\n");
 
     section(&mut out, 3);
-    out.push_str(&format!(
+    let mut head = format!(
         "<table border=\"1\">\n<tr><td colspan=\"3\" rowspan=\"3\">{T3_IDENTITY}</td><td colspan=\"7\">申请人情况</td></tr>\n\
          <tr><td rowspan=\"2\">自然人</td><td colspan=\"5\">法人或其他组织</td><td rowspan=\"2\">总计</td></tr>\n<tr>"
-    ));
+    );
     for c in &T3_COLUMNS[1..6] {
-        out.push_str(&format!("<td>{}</td>", c.label));
+        head.push_str(&format!("<td>{}</td>", c.label));
     }
-    out.push_str("</tr>\n");
+    head.push_str("</tr>\n");
+    out.push_str(&header_markup(head, style));
     let specs = schema::rows(tables.template, TableId::T3);
     let result_rows = specs.iter().filter(|s| s.block.is_some()).count();
     let mut results_open = false;
@@ -584,16 +609,18 @@ fn render_html(tables: &Tables, style: Style) -> Vec<u8> {
     out.push_str("</table>\n");
 
     section(&mut out, 4);
-    out.push_str(
+    let mut head = String::from(
         "<table border=\"1\">\n<tr><td colspan=\"5\" rowspan=\"2\">行政复议</td><td colspan=\"10\">行政诉讼</td></tr>\n\
          <tr><td colspan=\"5\">未经复议直接起诉</td><td colspan=\"5\">复议后起诉</td></tr>\n<tr>",
     );
     for _ in 0..3 {
         for c in T4_COLUMNS {
-            out.push_str(&format!("<td>{}</td>", c.label));
+            head.push_str(&format!("<td>{}</td>", c.label));
         }
     }
-    out.push_str("</tr>\n<tr>");
+    head.push_str("</tr>\n");
+    out.push_str(&header_markup(head, style));
+    out.push_str("<tr>");
     for v in tables.t4.iter().flatten() {
         out.push_str(&html_value(&count_text(*v, style), style, ""));
     }
@@ -616,8 +643,23 @@ fn render_html(tables: &Tables, style: Style) -> Vec<u8> {
 
 /// The whole body on one line, as the crawler dumps of 平潭 have it: no cell separators, the
 /// values of a row written one after the other right after its label.
-fn render_flattened(tables: &Tables) -> Vec<u8> {
+fn render_flattened(tables: &Tables, spaces: u64) -> Vec<u8> {
     let style = PLAIN;
+    // 平潭 2019 prints `23 0 00 0 023`: a space at some cell boundaries, not at others.
+    let mut boundary = 0u32;
+    let mut run = |cells: Vec<String>| -> String {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                boundary += 1;
+                if spaces >> (boundary % 64) & 1 == 1 {
+                    out.push(' ');
+                }
+            }
+            out.push_str(cell);
+        }
+        out
+    };
     let mut body = format!(
         "{}{}{}",
         preamble(tables),
@@ -629,7 +671,7 @@ fn render_flattened(tables: &Tables) -> Vec<u8> {
         body.push_str(&format!("{block}信息内容{}", columns.concat()));
         for (label, cells) in rows {
             body.push_str(label);
-            body.push_str(&cells.concat());
+            body.push_str(&run(cells));
         }
     }
     body.push_str(SECTION_HEADINGS[2]);
@@ -639,8 +681,8 @@ fn render_flattened(tables: &Tables) -> Vec<u8> {
     ));
     for (label, values) in t3_lines(tables) {
         body.push_str(label);
-        for v in values.iter().flatten() {
-            body.push_str(&v.to_string());
+        if let Some(values) = values {
+            body.push_str(&run(values.iter().map(i64::to_string).collect()));
         }
     }
     body.push_str(SECTION_HEADINGS[3]);
@@ -648,9 +690,12 @@ fn render_flattened(tables: &Tables) -> Vec<u8> {
     body.push_str(&format!(
         "行政复议行政诉讼{labels}未经复议直接起诉复议后起诉{labels}{labels}"
     ));
-    for v in tables.t4.iter().flatten() {
-        body.push_str(&v.to_string());
-    }
+    body.push_str(&run(tables
+        .t4
+        .iter()
+        .flatten()
+        .map(i64::to_string)
+        .collect()));
     body.push_str(SECTION_HEADINGS[4]);
     body.push_str(&prose(tables, 5));
     body.push_str(SECTION_HEADINGS[5]);
@@ -831,8 +876,11 @@ proptest! {
     #![proptest_config(config(32))]
 
     #[test]
-    fn concatenated_digits_round_trip(tables in tables()) {
-        let bytes = render_flattened(&tables);
+    fn concatenated_digits_round_trip(
+        tables in tables(),
+        spaces in prop_oneof![Just(0u64), any::<u64>()],
+    ) {
+        let bytes = render_flattened(&tables, spaces);
         let checked = gongkai_engine::check(&bytes, "page.txt").unwrap();
         check_exact_or_ambiguous(&checked, &tables)?;
     }
