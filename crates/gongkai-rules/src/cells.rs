@@ -180,22 +180,43 @@ fn ambiguity_finding(template: Template, a: &Ambiguity) -> gongkai_model::Findin
     } else {
         ""
     };
-    let zh = format!(
-        "{}{}行的连写数字串“{}”有 {} 种符合各项规则的拆分方式（如 {}{more}），无法确定{}的值。",
-        table_name(table),
-        row_labels.join(""),
-        a.text,
-        a.decodings.len(),
-        shown.join("、"),
-        columns.join("")
-    );
-    let en = format!(
-        "the run {:?} in {table} decodes in {} ways ({}); cells {}",
-        a.text,
-        a.decodings.len(),
-        shown.join("; "),
-        a.cells.join(", ")
-    );
+    // The digit solver gives up listing decodings past its work bound: an empty list means
+    // "too many to enumerate", not "none".
+    let (zh, en) = if a.decodings.is_empty() {
+        (
+            format!(
+                "{}{}行的连写数字串“{}”拆分方式过多，无法一一列举，无法确定{}的值。",
+                table_name(table),
+                row_labels.join(""),
+                a.text,
+                columns.join("")
+            ),
+            format!(
+                "the run {:?} in {table} has too many decodings to enumerate; cells {}",
+                a.text,
+                a.cells.join(", ")
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{}{}行的连写数字串“{}”有 {} 种符合各项规则的拆分方式（如 {}{more}），无法确定{}的值。",
+                table_name(table),
+                row_labels.join(""),
+                a.text,
+                a.decodings.len(),
+                shown.join("、"),
+                columns.join("")
+            ),
+            format!(
+                "the run {:?} in {table} decodes in {} ways ({}); cells {}",
+                a.text,
+                a.decodings.len(),
+                shown.join("; "),
+                a.cells.join(", ")
+            ),
+        )
+    };
     let refs = keys
         .iter()
         .map(|(r, c)| cell_ref(table, r, c))

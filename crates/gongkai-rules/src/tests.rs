@@ -394,6 +394,38 @@ fn ambiguous_runs_are_errors_naming_every_cell() {
 }
 
 #[test]
+fn a_run_with_too_many_decodings_says_so_instead_of_zero_ways() {
+    let mut r = clean_f2019();
+    for col in ["made", "published", "total_published"] {
+        set(
+            &mut r,
+            TableId::T2,
+            "normative_documents",
+            col,
+            Cell::ambiguous("12345678901234567890", vec![], None),
+        );
+    }
+    r.ambiguities.push(Ambiguity {
+        table: TableId::T2,
+        text: "12345678901234567890".to_owned(),
+        cells: vec![
+            "normative_documents.made".to_owned(),
+            "normative_documents.published".to_owned(),
+            "normative_documents.total_published".to_owned(),
+        ],
+        decodings: vec![],
+        position: None,
+    });
+    let f = check(&r);
+    assert_eq!(
+        summary(&f),
+        vec![("C-AMBIGUOUS".to_owned(), Severity::Error)]
+    );
+    assert!(f[0].message.contains("拆分方式过多"), "{}", f[0].message);
+    assert!(!f[0].message.contains("有 0 种"), "{}", f[0].message);
+}
+
+#[test]
 fn negative_counts_are_errors_except_the_f2019_change() {
     let mut r = clean_f2021();
     set(&mut r, TableId::T2, "licensing", "decisions", num("-5"));
