@@ -72,6 +72,8 @@ pub struct WorkerConfig {
     pub test_hold: Option<Duration>,
     /// How long shutdown waits for the messages in hand.
     pub drain_timeout: Duration,
+    /// Readiness (`/healthz`) to keep in step with the broker connection and the database.
+    pub health: Option<gongkai_telemetry::Health>,
 }
 
 impl WorkerConfig {
@@ -86,6 +88,7 @@ impl WorkerConfig {
             db_pool: 4,
             test_hold: None,
             drain_timeout: Duration::from_secs(60),
+            health: None,
         }
     }
 

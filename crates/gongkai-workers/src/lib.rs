@@ -49,26 +49,46 @@ pub async fn run_worker(
 ) -> Result<(), WorkerError> {
     let service = service(stage);
     let metrics = Metrics::new(service.name());
+    // Ready while the consumer loop is connected to the broker (it marks `amqp`) and the
+    // database answers (`database`, checked every few seconds).
+    let health = Health::new(&[gongkai_queue::consumer::AMQP_COMPONENT, DATABASE_COMPONENT])
+        .with_metrics(&metrics);
     let server = match config.metrics_addr {
-        Some(addr) => {
-            let health = Health::new(&["amqp", "database"]).with_metrics(&metrics);
-            // The consumer loop reconnects on its own; readiness says the worker is up.
-            health.set("amqp", true);
-            health.set("database", true);
-            Some(
-                gongkai_telemetry::serve_metrics(addr, metrics.clone(), health)
-                    .await
-                    .map_err(WorkerError::Metrics)?,
-            )
-        }
+        Some(addr) => Some(
+            gongkai_telemetry::serve_metrics(addr, metrics.clone(), health.clone())
+                .await
+                .map_err(WorkerError::Metrics)?,
+        ),
         None => None,
     };
     let context = open_context(&config, Some(metrics)).await?;
+    let monitor = tokio::spawn(watch_database(context.archive.clone(), health.clone()));
+    let mut config = config;
+    config.health = Some(health);
     let result = run_stage(stage, &config, context, shutdown).await;
+    monitor.abort();
     if let Some(server) = server {
         server.shutdown().await;
     }
     result
+}
+
+/// The readiness component for the archive database.
+pub const DATABASE_COMPONENT: &str = "database";
+
+/// How often a worker checks that its database answers.
+const DATABASE_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the `database` readiness component in step with the archive's answers.
+async fn watch_database(archive: gongkai_archive::Archive, health: Health) {
+    loop {
+        let up = matches!(
+            tokio::time::timeout(DATABASE_CHECK_PERIOD, archive.ping()).await,
+            Ok(Ok(()))
+        );
+        health.set(DATABASE_COMPONENT, up);
+        tokio::time::sleep(DATABASE_CHECK_PERIOD).await;
+    }
 }
 
 /// Runs one replica of `stage` on an already opened [`StageContext`] (shared by the stages
@@ -87,6 +107,7 @@ pub async fn run_stage(
     consumer.prefetch = config.prefetch.max(1);
     consumer.test_hold = config.test_hold;
     consumer.drain_timeout = config.drain_timeout;
+    consumer.health = config.health.clone();
     let handler = Arc::new(StageHandler { stage, context });
     run_consumer(consumer, handler, shutdown).await?;
     Ok(())

@@ -152,6 +152,41 @@ impl TestPipeline {
         RunningWorker { stop, task }
     }
 
+    /// Waits until `stage`'s queue has at least `count` consumers (the workers are up).
+    pub async fn wait_for_consumers(
+        &self,
+        stage: Stage,
+        count: u32,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let channel = self.broker.channel().await.map_err(|e| e.to_string())?;
+        loop {
+            let queue = channel
+                .queue_declare(
+                    stage.queue().as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..lapin::options::QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            if queue.consumer_count() >= count {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "{} has {} consumer(s), not {count}, after {timeout:?}",
+                    stage.queue(),
+                    queue.consumer_count()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until every report of `ids` is ARCHIVED or FAILED; an error naming the ones that
     /// are not after `timeout`.
     pub async fn wait_final(&self, ids: &[Uuid], timeout: Duration) -> Result<(), String> {

@@ -170,6 +170,12 @@ async fn workers_recover_when_the_broker_closes_their_connections() {
         .into_iter()
         .map(|stage| pipeline.spawn_worker(stage, pipeline.worker_config()))
         .collect();
+    for stage in Stage::ALL {
+        pipeline
+            .wait_for_consumers(stage, 1, Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
     let copies = variants(&sample, 40);
     let mut ids = Vec::new();
     for (n, (bytes, name)) in copies.into_iter().enumerate() {
