@@ -97,9 +97,21 @@ pub struct ConsumerConfig {
     /// can kill or disconnect a worker while it holds messages. Workers read it from the
     /// environment variable `GONGKAI_TEST_HOLD_MS`; never set in production.
     pub test_hold: Option<Duration>,
+    /// Readiness to keep in step with the broker connection: component [`AMQP_COMPONENT`] is up
+    /// while this loop is connected and consuming, down while it reconnects.
+    pub health: Option<gongkai_telemetry::Health>,
 }
 
+/// The readiness component the consumer loop maintains.
+pub const AMQP_COMPONENT: &str = "amqp";
+
 impl ConsumerConfig {
+    fn mark_broker(&self, up: bool) {
+        if let Some(health) = &self.health {
+            health.set(AMQP_COMPONENT, up);
+        }
+    }
+
     pub fn new(url: impl Into<String>, stage: Stage, name: impl Into<String>) -> ConsumerConfig {
         ConsumerConfig {
             url: url.into(),
@@ -108,6 +120,7 @@ impl ConsumerConfig {
             name: name.into(),
             drain_timeout: Duration::from_secs(60),
             test_hold: None,
+            health: None,
         }
     }
 }
@@ -147,6 +160,7 @@ pub async fn run_consumer<H: Handler>(
                     return Err(QueueError::Declare { what, name, source });
                 }
                 Err(error) => {
+                    config.mark_broker(false);
                     tracing::warn!(%error, retry_in = ?delay, "cannot reach the broker");
                     if sleep_or_stop(delay, stop.clone()).await {
                         return Ok(());
@@ -157,6 +171,7 @@ pub async fn run_consumer<H: Handler>(
             };
             delay = RECONNECT_MIN;
             let end = session(&config, &broker, handler.clone(), stop.clone()).await;
+            config.mark_broker(false);
             broker.close().await;
             match end {
                 Ok(SessionEnd::Shutdown) => return Ok(()),
@@ -237,6 +252,7 @@ async fn session<H: Handler>(
             source: Box::new(source),
         })?;
     tracing::info!(%queue, prefetch = config.prefetch, consumer = %tag, "consuming");
+    config.mark_broker(true);
 
     let mut in_hand: JoinSet<()> = JoinSet::new();
     let mut stop_while_recovering = stop.clone();
@@ -245,6 +261,7 @@ async fn session<H: Handler>(
         tokio::select! {
             _ = watchdog.tick() => {
                 if broker.is_dead() {
+                    config.mark_broker(false);
                     break SessionEnd::Lost("lapin gave up on the connection".to_owned());
                 }
             }
@@ -266,6 +283,7 @@ async fn session<H: Handler>(
                     ));
                 }
                 Some(Err(error)) => {
+                    config.mark_broker(false);
                     tracing::warn!(%error, "connection to the broker lost; waiting for recovery");
                     let recovered = tokio::select! {
                         () = stopped(&mut stop_while_recovering) => None,
@@ -274,7 +292,10 @@ async fn session<H: Handler>(
                     };
                     match recovered {
                         None => break SessionEnd::Shutdown,
-                        Some(Ok(())) => tracing::info!(%queue, "connection recovered; consuming again"),
+                        Some(Ok(())) => {
+                            config.mark_broker(true);
+                            tracing::info!(%queue, "connection recovered; consuming again");
+                        }
                         Some(Err(error)) => break SessionEnd::Lost(error.to_string()),
                     }
                 }

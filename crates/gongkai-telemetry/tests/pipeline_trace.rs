@@ -585,3 +585,83 @@ async fn one_trace_per_report_across_four_processes_and_two_parse_replicas() {
         "reports handled by either replica form whole traces: {parse_instances:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_readiness_follows_its_broker_connection() {
+    let binaries = ensure_binaries();
+    let isolation = Isolation::create();
+    // A vhost that does not exist yet: the worker cannot connect and must say so.
+    let missing = format!("{}-later", isolation.vhost);
+    let scratch = tempfile::tempdir().unwrap();
+    let stack = Stack {
+        binaries,
+        logs: scratch.path().to_path_buf(),
+        common: vec![
+            (
+                "AMQP_URL".into(),
+                format!("amqp://guest:guest@127.0.0.1:5672/{missing}"),
+            ),
+            ("DATABASE_URL".into(), isolation.database_url()),
+            (
+                "BLOB_STORE".into(),
+                scratch.path().join("blobs").display().to_string(),
+            ),
+            ("RUST_LOG".into(), "warn".into()),
+        ],
+    };
+    let worker = stack.spawn("gongkai-validate-worker", "validate", &[]);
+    let started = Instant::now();
+    let body = loop {
+        match try_get(worker.metrics, "/healthz").await {
+            Ok((503, body)) if body.contains(r#""database":true"#) => break body,
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            std::fs::read_to_string(&worker.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.contains(r#""amqp":false"#), "{body}");
+    assert_eq!(http_get(worker.metrics, "/livez").await.0, 200);
+    let metrics = http_get(worker.metrics, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, r#"gongkai_component_up{component="amqp"}"#),
+        0.0
+    );
+
+    // The broker side appears: the worker connects on its own and becomes ready.
+    let _later = Vhost::create(&missing);
+    wait_ready(&worker, Duration::from_secs(60)).await;
+    let metrics = http_get(worker.metrics, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, r#"gongkai_component_up{component="amqp"}"#),
+        1.0
+    );
+    worker.stop().await;
+}
+
+/// A vhost created by name (guest may use it), deleted when dropped.
+struct Vhost(String);
+
+impl Vhost {
+    fn create(name: &str) -> Vhost {
+        assert!(run("rabbitmqctl", &["add_vhost", name]).status.success());
+        assert!(
+            run(
+                "rabbitmqctl",
+                &["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]
+            )
+            .status
+            .success()
+        );
+        Vhost(name.to_owned())
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = run("rabbitmqctl", &["delete_vhost", &self.0]);
+    }
+}
