@@ -87,7 +87,11 @@ fn signed_count() -> impl Strategy<Value = i64> {
 
 /// An amount with exact decimals: `18759.694`, `96171.60`, `0`, `24252.311082`.
 fn amount() -> impl Strategy<Value = Decimal> {
-    (0i64..10_000_000_000, 0u32..=6).prop_map(|(mantissa, scale)| Decimal::new(mantissa, scale))
+    // Half of them small (`0`, `0.00`, `0.5`, `3.20`), half up to ten digits.
+    (any::<bool>(), 0i64..10_000_000_000, 0u32..=6).prop_map(|(small, mantissa, scale)| {
+        let mantissa = if small { mantissa % 1000 } else { mantissa };
+        Decimal::new(mantissa, scale)
+    })
 }
 
 fn t2_values(template: Template) -> impl Strategy<Value = Vec<Vec<Decimal>>> {
@@ -832,7 +836,12 @@ fn check_exact_or_ambiguous(checked: &CheckedReport, tables: &Tables) -> Result<
     Ok(())
 }
 
+/// `cases` per test, or `PROPTEST_CASES` when set (for a longer run by hand).
 fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         // Shrunk failures are kept as explicit regression tests, not files beside the crate.
