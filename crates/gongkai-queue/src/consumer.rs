@@ -260,6 +260,9 @@ async fn session<H: Handler>(
     let end = loop {
         tokio::select! {
             _ = watchdog.tick() => {
+                // lapin often recovers without the consumer seeing an error; readiness follows
+                // the connection itself.
+                config.mark_broker(broker.is_connected());
                 if broker.is_dead() {
                     config.mark_broker(false);
                     break SessionEnd::Lost("lapin gave up on the connection".to_owned());
