@@ -31,6 +31,9 @@ fn child_emits_spans() {
         .unwrap();
     runtime.block_on(async {
         let guard = gongkai_telemetry::init("gongkai-test-child").unwrap();
+        if std::env::var("GONGKAI_EXPECT_NO_EXPORT").is_ok() {
+            assert_eq!(guard.endpoint(), None);
+        }
         let headers = {
             let producer = gongkai_telemetry::producer_span("gongkai", "parse", "m-1");
             let _entered = producer.enter();
@@ -179,4 +182,20 @@ async fn the_sampler_variable_can_turn_tracing_off() {
     ])
     .await;
     assert!(received.spans().is_empty(), "{:#?}", received.spans());
+}
+
+#[tokio::test]
+async fn without_an_endpoint_nothing_is_exported_but_logs_still_carry_ids() {
+    let output = run_child(&[("GONGKAI_EXPECT_NO_EXPORT", "1")]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("otlp.endpoint=\"none\"") || stderr.contains("otlp.endpoint=none"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("handling report") && line.contains("trace_id=")),
+        "{stderr}"
+    );
 }
