@@ -8,7 +8,8 @@
 #   4. the RabbitMQ definitions hold exactly the topology of crates/gongkai-queue;
 #   5. Prometheus scrapes every service on the port it listens on, and every gongkai metric the
 #      Grafana dashboard queries is one the services export (crates/gongkai-telemetry);
-#   6. the Dockerfile builds every binary that compose and Kubernetes run.
+#   6. the Dockerfile builds every binary that compose and Kubernetes run, and its build context
+#      leaves out build outputs (Dockerfile.dockerignore).
 # Missing tools are installed from PyPI / Debian when possible (set CHECK_NO_INSTALL=1 to skip
 # that); a check whose tool cannot be had fails, it is not skipped.
 #
@@ -238,6 +239,11 @@ for manifest in (repo / "services").glob("*/Cargo.toml"):
 missing = {b for b in copied if declared and b not in declared}
 if missing:
     errors.append(f"copied binaries that no service crate declares yet: {sorted(missing)}")
+ignore = pathlib.Path("Dockerfile.dockerignore")
+patterns = ignore.read_text().split() if ignore.exists() else []
+for needed in ("target", "target-*", ".git"):
+    if needed not in patterns:
+        errors.append(f"Dockerfile.dockerignore must exclude {needed} from the build context")
 print("\n".join(errors))
 sys.exit(1 if errors else 0)
 EOF
