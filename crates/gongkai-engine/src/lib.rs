@@ -32,6 +32,8 @@ pub enum ReadError {
     Docx(#[source] gongkai_docx::DocxError),
     #[error("refused a ZIP bomb: {0}")]
     ZipBomb(String),
+    #[error("the HTML cannot be read: {0}")]
+    DamagedHtml(#[source] gongkai_html::HtmlError),
 }
 
 impl ReadError {
@@ -47,6 +49,7 @@ impl ReadError {
             ReadError::Pdf(e) => format!("PDF 文件无法读取：{e}"),
             ReadError::Docx(e) => format!("DOCX 文件无法读取：{e}"),
             ReadError::ZipBomb(e) => format!("拒绝处理异常压缩文件（疑似压缩炸弹）：{e}"),
+            ReadError::DamagedHtml(e) => format!("HTML 文件结构异常，无法读取：{e}"),
         }
     }
 }
@@ -67,6 +70,7 @@ impl From<gongkai_html::HtmlError> for ReadError {
     fn from(e: gongkai_html::HtmlError) -> Self {
         match e {
             gongkai_html::HtmlError::Decode(d) => d.into(),
+            too_deep @ gongkai_html::HtmlError::TooDeep { .. } => ReadError::DamagedHtml(too_deep),
         }
     }
 }

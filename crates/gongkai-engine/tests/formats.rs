@@ -529,3 +529,38 @@ fn labels_wrapped_over_lines_in_pdf_text() {
         Some("4")
     );
 }
+
+#[test]
+fn large_hostile_inputs_stay_linear() {
+    use std::time::Instant;
+    // One 4 MB line that repeats title phrases, headings and table rows: every scan of the
+    // reader must stay linear (a quadratic one takes minutes here).
+    let unit = "某局2020年政府信息公开工作年度报告一、总体情况二、主动公开政府信息情况规章000三、收到和处理政府信息公开申请情况";
+    let line = unit.repeat(4 * 1024 * 1024 / unit.len());
+    let start = Instant::now();
+    let (_, report) = read(line.as_bytes(), "big.txt").unwrap();
+    assert_eq!(report.year, Some(2020));
+    // Many short tab rows of the same label.
+    let rows = "政府集中采购\t1\t2\n".repeat(200_000);
+    let (_, report) = read(rows.as_bytes(), "rows.txt").unwrap();
+    assert_eq!(
+        value(&report, TableId::T2, "procurement", "items").as_deref(),
+        Some("1")
+    );
+    // Very wide HTML is read; hostile nesting is refused before the quadratic parser sees it.
+    let wide = "<table><tr>".to_owned() + &"<td colspan=1000>1</td>".repeat(2000) + "</tr></table>";
+    let _ = read(
+        format!("<html><body>{wide}</body></html>").as_bytes(),
+        "wide.html",
+    )
+    .unwrap();
+    let deep = format!(
+        "<html><body>{}x</body></html>",
+        "<div><span>".repeat(20_000)
+    );
+    assert!(matches!(
+        read(deep.as_bytes(), "deep.html"),
+        Err(ReadError::DamagedHtml(_))
+    ));
+    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
+}

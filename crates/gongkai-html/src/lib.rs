@@ -17,8 +17,9 @@ use scraper::node::Node;
 /// Spans wider than this are clamped: no real table is wider, and a hostile `colspan` must not
 /// make the grid explode.
 const MAX_COLSPAN: usize = 1000;
-/// Grid slots per table beyond which further spans are ignored (each cell then fills one slot).
-const MAX_GRID_SLOTS: usize = 1_000_000;
+/// Grid slots per table beyond which further spans are ignored (each cell then fills one slot)
+/// and the padded grid is cut to a narrower width. A report's largest table has a few hundred.
+const MAX_GRID_SLOTS: usize = 200_000;
 /// Element nesting beyond which content is read as plain text without further structure.
 const MAX_DEPTH: usize = 256;
 
@@ -27,16 +28,36 @@ const MAX_DEPTH: usize = 256;
 pub enum HtmlError {
     #[error("HTML could not be decoded: {0}")]
     Decode(#[from] gongkai_decode::DecodeError),
+    #[error(
+        "HTML elements are nested {depth} deep, more than the limit of {limit}: refused as damaged or hostile"
+    )]
+    TooDeep { depth: usize, limit: usize },
 }
+
+/// Element nesting refused before parsing. Real pages nest a few dozen deep; the HTML5 tree
+/// builder's scope checks walk the stack of open elements, so a hostile nesting of tens of
+/// thousands would cost quadratic time.
+pub const MAX_NESTING: usize = 2048;
 
 /// Decodes `bytes` (BOM, `<meta charset>`, detection) and reads the HTML.
 pub fn read_html(bytes: &[u8]) -> Result<Document, HtmlError> {
     let decoded = gongkai_decode::decode_html(bytes)?;
-    Ok(read_html_str(&decoded.text, Some(decoded.encoding)))
+    read_html_str(&decoded.text, Some(decoded.encoding))
 }
 
 /// Reads already decoded HTML; `encoding` is recorded in the document.
-pub fn read_html_str(html: &str, encoding: Option<String>) -> Document {
+pub fn read_html_str(html: &str, encoding: Option<String>) -> Result<Document, HtmlError> {
+    let depth = nesting_depth(html.as_bytes());
+    if depth > MAX_NESTING {
+        return Err(HtmlError::TooDeep {
+            depth,
+            limit: MAX_NESTING,
+        });
+    }
+    Ok(parse(html, encoding))
+}
+
+fn parse(html: &str, encoding: Option<String>) -> Document {
     let parsed = Html::parse_document(html);
     let mut walker = Walker::default();
     walker.walk(parsed.tree.root(), 0);
@@ -54,6 +75,105 @@ pub fn read_html_str(html: &str, encoding: Option<String>) -> Document {
 }
 
 type NodeRef<'a> = ego_tree::NodeRef<'a, Node>;
+
+/// Elements without content, and elements the parser closes implicitly (`<p>`, `<li>`, `<td>`
+/// …): neither deepens the nesting a page really has.
+fn opens_nesting(name: &[u8]) -> bool {
+    !matches!(
+        name,
+        b"br"
+            | b"img"
+            | b"meta"
+            | b"link"
+            | b"input"
+            | b"hr"
+            | b"col"
+            | b"area"
+            | b"base"
+            | b"wbr"
+            | b"embed"
+            | b"source"
+            | b"track"
+            | b"param"
+            | b"p"
+            | b"li"
+            | b"td"
+            | b"th"
+            | b"tr"
+            | b"option"
+            | b"dt"
+            | b"dd"
+            | b"colgroup"
+            | b"tbody"
+            | b"thead"
+            | b"tfoot"
+            | b"html"
+            | b"head"
+            | b"body"
+    )
+}
+
+/// The deepest nesting of start tags in `html`, by a linear scan of the bytes (comments,
+/// scripts and styles skipped). An over-estimate for sloppy markup, never an under-estimate
+/// of what the tree builder will see for the elements counted.
+fn nesting_depth(html: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut i = 0usize;
+    let find_from = |from: usize, needle: &[u8]| -> usize {
+        html.get(from..)
+            .and_then(|rest| {
+                rest.windows(needle.len())
+                    .position(|w| w.eq_ignore_ascii_case(needle))
+            })
+            .map_or(html.len(), |p| from + p + needle.len())
+    };
+    while i < html.len() {
+        if html[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &html[i..];
+        if rest.starts_with(b"<!--") {
+            i = find_from(i + 4, b"-->");
+            continue;
+        }
+        let closing = rest.get(1) == Some(&b'/');
+        let name_start = i + 1 + usize::from(closing);
+        let name_len = html.get(name_start..).map_or(0, |r| {
+            r.iter().take_while(|b| b.is_ascii_alphanumeric()).count()
+        });
+        if name_len == 0 {
+            i += 1;
+            continue;
+        }
+        let name: Vec<u8> = html[name_start..name_start + name_len]
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        let tag_end = find_from(name_start + name_len, b">");
+        if closing {
+            if opens_nesting(&name) {
+                depth = depth.saturating_sub(1);
+            }
+            i = tag_end;
+            continue;
+        }
+        let self_closing = tag_end >= 2 && html.get(tag_end - 2) == Some(&b'/');
+        match name.as_slice() {
+            b"script" => i = find_from(tag_end, b"</script"),
+            b"style" => i = find_from(tag_end, b"</style"),
+            _ => {
+                if opens_nesting(&name) && !self_closing {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                i = tag_end;
+            }
+        }
+    }
+    deepest
+}
 
 #[derive(Default)]
 struct Walker {
@@ -374,13 +494,20 @@ fn build_grid(rows: &[Vec<RawCell>], table: u32) -> GridTable {
             c += colspan;
         }
     }
-    let width = grid.iter().map(Vec::len).max().unwrap_or(0);
+    // Padding short rows to the longest one must not multiply a hostile width by the height.
+    let width = grid
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .min((MAX_GRID_SLOTS / height.max(1)).max(1));
     let rows = grid
         .into_iter()
         .enumerate()
         .map(|(r, row)| {
             let mut row: Vec<GridCell> = row
                 .into_iter()
+                .take(width)
                 .enumerate()
                 .map(|(c, slot)| slot.unwrap_or_else(|| padding(table, r, c)))
                 .collect();
@@ -448,7 +575,8 @@ mod tests {
         let doc = read_html_str(
             "<html><head><title>t</title><style>p{}</style></head><body><p>一、总体情况</p><div>甲<br/>乙 <b>丙</b></div>尾<script>x</script></body></html>",
             None,
-        );
+        )
+        .unwrap();
         assert_eq!(
             paragraphs(&doc),
             vec!["t", "一、总体情况", "甲", "乙 丙", "尾"]
@@ -460,7 +588,8 @@ mod tests {
         let doc = read_html_str(
             "<table><tr><td rowspan=2>A</td><td colspan=2>B</td></tr><tr><td>1</td><td>&nbsp;</td></tr><tr><td>x</td></tr></table>",
             None,
-        );
+        )
+        .unwrap();
         let t = tables(&doc);
         assert_eq!(t.len(), 1);
         let g = texts(t[0]);
@@ -487,7 +616,8 @@ mod tests {
         let doc = read_html_str(
             "<table><tr><td><p class=MsoNormal><span lang=EN-US>1</span><span lang=EN-US>2</span><span>3<o:p></o:p></span></p></td><td><p>本年新<br>制作数量</p></td></tr></table>",
             None,
-        );
+        )
+        .unwrap();
         let g = texts(tables(&doc)[0]);
         assert_eq!(g[0][0].0, "123");
         assert_eq!(g[0][1].0, "本年新 制作数量");
@@ -498,7 +628,8 @@ mod tests {
         let doc = read_html_str(
             "<table><tr><td><p>二、主动公开政府信息情况</p><table><tr><td>规章</td><td>1</td></tr></table></td></tr></table>",
             None,
-        );
+        )
+        .unwrap();
         assert_eq!(paragraphs(&doc), vec!["二、主动公开政府信息情况"]);
         let t = tables(&doc);
         assert_eq!(t.len(), 1);
@@ -510,16 +641,39 @@ mod tests {
         let doc = read_html_str(
             "<table><tr><td colspan=99999999 rowspan=99999999>x</td></tr><tr><td rowspan=0>y</td></tr></table>",
             None,
-        );
+        )
+        .unwrap();
         let t = tables(&doc);
         let covered = t[0].rows[0].iter().filter(|c| c.text == "x").count();
         assert_eq!(covered, MAX_COLSPAN);
         // y cannot start under x's span, so it lands just right of it.
         assert_eq!(t[0].rows[1].len(), MAX_COLSPAN + 1);
         assert_eq!(t[0].rows[1][MAX_COLSPAN].text, "y");
-        let deep = "<div>".repeat(5000) + "深" + &"</div>".repeat(5000);
-        let doc = read_html_str(&deep, None);
+        // One very wide row over many narrow ones: the padded grid stays bounded.
+        let wide = format!(
+            "<table><tr>{}</tr>{}</table>",
+            "<td colspan=1000>w</td>".repeat(150),
+            "<tr><td>n</td></tr>".repeat(5000)
+        );
+        let doc = read_html_str(&wide, None).unwrap();
+        let t = tables(&doc);
+        let slots: usize = t[0].rows.iter().map(Vec::len).sum();
+        assert!(slots <= 2 * MAX_GRID_SLOTS, "{slots}");
+        assert_eq!(t[0].rows.len(), 5001);
+        let deep = "<div>".repeat(2000) + "深" + &"</div>".repeat(2000);
+        let doc = read_html_str(&deep, None).unwrap();
         assert_eq!(paragraphs(&doc), vec!["深"]);
+        let hostile = "<div><span>".repeat(20_000) + "x";
+        assert_eq!(
+            read_html_str(&hostile, None),
+            Err(HtmlError::TooDeep {
+                depth: 40_000,
+                limit: MAX_NESTING
+            })
+        );
+        // Unclosed paragraphs and cells are closed by the parser: not nesting.
+        let sloppy = "<p>a<td>b<br><img src=x>".repeat(10_000);
+        assert!(read_html_str(&sloppy, None).is_ok());
     }
 
     #[test]
