@@ -16,18 +16,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The shared corpus file `name`, or `None` (with a note) when the corpus is not there.
-pub fn corpus_file(name: &str) -> Option<Vec<u8>> {
+/// The project's own sample report `name` (in `samples/` at the repository root), which every
+/// checkout has: the pipeline's tests must not depend on the shared corpus being present.
+pub fn sample_file(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
+        .join("../../samples")
         .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!("skipping: no corpus file at {}", path.display());
-            None
-        }
-    }
+    std::fs::read(&path).unwrap_or_else(|e| panic!("sample {}: {e}", path.display()))
 }
 
 /// A running worker replica (a task) and the switch that stops it.

@@ -10,12 +10,12 @@ use gongkai_archive::Status;
 use gongkai_queue::Stage;
 use gongkai_queue::topology::ready_count;
 use gongkai_workers::TEST_HOLD_ENV;
-use gongkai_workers::testkit::{TestPipeline, corpus_file};
+use gongkai_workers::testkit::{TestPipeline, sample_file};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
 
-const SAMPLE: &str = "洛阳市瀍河区人民政府_2020.md";
+const SAMPLE: &str = "qingxi-2020-damaged.md";
 
 fn spawn_worker(pipeline: &TestPipeline, prefetch: u16, hold_ms: u64) -> Child {
     Command::new(env!("CARGO_BIN_EXE_gongkai-parse-worker"))
@@ -51,9 +51,7 @@ async fn wait_for_ready(pipeline: &TestPipeline, expected: u32, what: &str) {
 
 #[tokio::test]
 async fn a_message_held_by_a_killed_worker_is_delivered_again_and_archived_once() {
-    let Some(sample) = corpus_file(SAMPLE) else {
-        return;
-    };
+    let sample = sample_file(SAMPLE);
     let pipeline = TestPipeline::start("sigkill").await.unwrap();
     let mut child = spawn_worker(&pipeline, 1, 120_000);
     let report = pipeline.submit(sample, SAMPLE).await.unwrap();
@@ -96,9 +94,7 @@ async fn a_message_held_by_a_killed_worker_is_delivered_again_and_archived_once(
 
 #[tokio::test]
 async fn sigterm_finishes_the_messages_in_hand_and_exits_zero() {
-    let Some(sample) = corpus_file(SAMPLE) else {
-        return;
-    };
+    let sample = sample_file(SAMPLE);
     let pipeline = TestPipeline::start("sigterm").await.unwrap();
     let mut child = spawn_worker(&pipeline, 2, 3_000);
     let mut ids = Vec::new();
