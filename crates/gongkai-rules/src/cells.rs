@@ -36,8 +36,9 @@ fn one_cell(
     cell: &Cell,
     out: &mut Findings,
 ) {
-    let label = cell_label(template, table, row, column);
-    let id = cell_id(table, row, column);
+    // Labels are built only for a cell that yields a finding: most cells yield none.
+    let label = || cell_label(template, table, row, column);
+    let id = || cell_id(table, row, column);
     let at = |f: gongkai_model::Finding| {
         f.at(table, Some(row), Some(column))
             .with_cells(vec![cell_ref(table, row, column)])
@@ -46,16 +47,17 @@ fn one_cell(
         CellState::Blank => out.push_table(at(finding(
             "C-BLANK",
             Severity::Warning,
-            format!("{label}为空白，按 0 计。"),
-            format!("{id} is blank, read as 0"),
+            format!("{}为空白，按 0 计。", label()),
+            format!("{} is blank, read as 0", id()),
         )
         .expected_actual(None, Some(Observed::Number(Decimal::ZERO))))),
         CellState::Placeholder => out.push_table(at(finding(
             "C-PLACEHOLDER",
             Severity::Warning,
-            format!("{label}填写的是占位符“{}”而不是数字。", cell.text),
+            format!("{}填写的是占位符“{}”而不是数字。", label(), cell.text),
             format!(
-                "{id} holds the placeholder {:?} instead of a number",
+                "{} holds the placeholder {:?} instead of a number",
+                id(),
                 cell.text
             ),
         )
@@ -68,14 +70,15 @@ fn one_cell(
                     "C-NEGATIVE",
                     Severity::Error,
                     format!(
-                        "{label}为负数 {v}；{}不能为负（只有 2019 年版“本年增/减”可为负）。",
+                        "{}为负数 {v}；{}不能为负（只有 2019 年版“本年增/减”可为负）。",
+                        label(),
                         if k == ValueKind::Amount {
                             "金额"
                         } else {
                             "件数"
                         }
                     ),
-                    format!("{id} is negative ({v}); only the F2019 change may be"),
+                    format!("{} is negative ({v}); only the F2019 change may be", id()),
                 )
                 .expected_actual(None, Some(Observed::Number(v)))));
             }
@@ -83,8 +86,8 @@ fn one_cell(
                 out.push_table(at(finding(
                     "C-NOT-INTEGER",
                     Severity::Error,
-                    format!("{label}为 {v}；件数应为整数。"),
-                    format!("{id} is {v}; a count must be a whole number"),
+                    format!("{}为 {v}；件数应为整数。", label()),
+                    format!("{} is {v}; a count must be a whole number", id()),
                 )
                 .expected_actual(None, Some(Observed::Number(v)))));
             }
@@ -96,6 +99,13 @@ fn one_cell(
 
 fn split_key(key: &str) -> Option<(&str, &str)> {
     key.split_once('.')
+}
+
+/// True when `key` is `{row}.{column}`, compared without building the key.
+fn is_key_of(key: &str, row: &str, column: &str) -> bool {
+    key.strip_prefix(row)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|rest| rest == column)
 }
 
 fn ambiguities(report: &Report, template: Template, out: &mut Findings) {
@@ -114,8 +124,10 @@ fn ambiguities(report: &Report, template: Template, out: &mut Findings) {
                 if cell.state != CellState::Ambiguous {
                     continue;
                 }
-                let key = format!("{row}.{column}");
-                if covered.iter().any(|(ct, ck)| *ct == table && *ck == key) {
+                let covered_by_run = covered
+                    .iter()
+                    .any(|(ct, ck)| *ct == table && is_key_of(ck, row, column));
+                if covered_by_run {
                     continue;
                 }
                 let candidates: Vec<String> =
