@@ -60,7 +60,7 @@ mod table;
 pub use lexeme::{Caps, Symbol, Value};
 pub use solver::{
     Constraint, Domain, Lexeme, Limits, Outcome, Problem, Run, Solution, SolverError, Term, VarId,
-    combine, decode_run,
+    combine, decode_run, decode_run_counted,
 };
 
 use gongkai_model::{Ambiguity, Position, Table, TableId, Template};
@@ -71,7 +71,19 @@ pub struct FlatTable {
     /// Every row and column of the template; cells the text lacks are `missing`.
     pub table: Table,
     pub ambiguities: Vec<Ambiguity>,
+    /// The work spent decoding, in solver search steps (a deterministic count, see
+    /// [`decode_run_counted`]); never more than [`TABLE_STEP_BUDGET`].
+    pub steps: u64,
 }
+
+/// Search steps one run may take before it counts as too many to enumerate. Real runs take a
+/// few hundred at most; a t4 printed as one run of fifteen numbers takes a few thousand.
+pub const RUN_STEP_BUDGET: u64 = 50_000;
+
+/// Search steps all the runs of one table may take together, so that a section made of
+/// hostile runs costs a bounded amount of work however many rows it has. Once it is spent,
+/// the remaining runs are too many to enumerate (cells `ambiguous`, no candidates).
+pub const TABLE_STEP_BUDGET: u64 = 200_000;
 
 /// Reads `table` of `template` from `text`, the normalised text of the table's section, which
 /// starts at `origin` (a `Position::Line`; cell positions are counted from it). Returns `None`

@@ -267,26 +267,74 @@ struct RunSearch<'a> {
     last: Lexeme,
     prefix_len: usize,
     prefix_tokens: usize,
+    /// The common scale at which every constraint is summed (the largest of the constants'
+    /// and, if an amount takes part, of the amount caps), so that sums run incrementally.
+    scale: u8,
+    /// For each cell, the (constraint, coefficient) terms it contributes to.
+    terms_of: Vec<Vec<(usize, i128)>>,
+    /// Per constraint, `Σ coef·value − constant` over the cells fixed so far (at `scale`):
+    /// zero when a complete constraint holds. Kept as running sums, never recomputed.
+    partial: Vec<i128>,
+    /// Per cell, the constraints not yet complete there: with the position they are all a
+    /// subtree depends on, so they key the memo of dead ends.
+    open_at: Vec<Vec<usize>>,
+    /// States (cell, position, prefix length, open partial sums) already searched without
+    /// finding anything: met again, they are skipped, which turns the backtracking into a
+    /// dynamic programme over (position, cells used, running sums).
+    dead: std::collections::HashSet<(u32, u32, u32, Vec<i128>)>,
 }
 
 impl RunSearch<'_> {
+    /// `value` at the search's common scale; `None` if it does not fit (no sum can use it).
+    fn scaled(&self, value: Value) -> Option<i128> {
+        value.at_scale(self.scale)
+    }
+
+    /// Adds (or with `sign` −1 removes) a cell's contribution to its constraints' running
+    /// sums. False, with nothing changed, if a sum would overflow (then no decoding uses it).
+    fn apply(&mut self, cell: usize, value: Value, sign: i128) -> bool {
+        let Some(v) = self.scaled(value) else {
+            return false;
+        };
+        let terms = std::mem::take(&mut self.terms_of[cell]);
+        let mut ok = true;
+        let mut done = 0;
+        for &(c, coef) in &terms {
+            match coef
+                .checked_mul(v)
+                .and_then(|x| x.checked_mul(sign))
+                .and_then(|x| self.partial[c].checked_add(x))
+            {
+                Some(sum) => {
+                    self.partial[c] = sum;
+                    done += 1;
+                }
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            // Undo the part already applied (cannot overflow: it was there before).
+            for &(c, coef) in &terms[..done] {
+                self.partial[c] -= coef * v * sign;
+            }
+        }
+        self.terms_of[cell] = terms;
+        ok
+    }
+
+    fn complete_hold(&self, checks: impl IntoIterator<Item = usize>) -> bool {
+        checks.into_iter().all(|c| self.partial[c] == 0)
+    }
+
     fn value_of(&self, j: usize) -> Value {
         if j + 1 == self.kinds.len() {
             self.last.value
         } else {
             self.stack[j].value
         }
-    }
-
-    fn holds(&self, checks: impl IntoIterator<Item = usize>) -> bool {
-        checks.into_iter().all(|c| {
-            let constraint = &self.constraints[c];
-            let terms = constraint
-                .terms
-                .iter()
-                .map(|t| (t.coef, self.value_of(t.var.index())));
-            residual(terms, constraint.constant) == Some(0)
-        })
     }
 
     /// Whether the integer constraints touched at `cell` can still hold once it and the last
@@ -388,6 +436,19 @@ impl RunSearch<'_> {
         {
             return;
         }
+        let key = (
+            u32::try_from(cell).unwrap_or(u32::MAX),
+            u32::try_from(pos).unwrap_or(u32::MAX),
+            u32::try_from(self.prefix_len).unwrap_or(u32::MAX),
+            self.open_at[cell]
+                .iter()
+                .map(|&c| self.partial[c])
+                .collect::<Vec<i128>>(),
+        );
+        if self.dead.contains(&key) {
+            return;
+        }
+        let found_before = self.found.len();
         let token_end = self.run.tokens[token].end.min(self.prefix_len);
         // `run`, `kinds` and `caps` are copied out so that the closure may borrow `self`
         // mutably while the lexemes are read from the run.
@@ -397,18 +458,25 @@ impl RunSearch<'_> {
         for_each_lexeme(&run.symbols[pos..token_end], kind, &caps, |len, value| {
             let end = pos + len;
             let bytes = run.byte_range(pos..end);
+            if !self.apply(cell, value, 1) {
+                return true;
+            }
             self.stack.push(Lexeme {
                 value,
                 start: bytes.start,
                 end: bytes.end,
             });
-            if self.holds(self.check_at.iter(cell)) && self.within_bounds(cell, end) {
+            if self.complete_hold(self.check_at.iter(cell)) && self.within_bounds(cell, end) {
                 let next_token = if end == token_end { token + 1 } else { token };
                 self.search(cell + 1, end, next_token);
             }
             self.stack.pop();
+            self.apply(cell, value, -1);
             !self.aborted
         });
+        if !self.aborted && self.found.len() == found_before {
+            self.dead.insert(key);
+        }
     }
 }
 
@@ -499,6 +567,18 @@ pub fn decode_run(
     constraints: &[Constraint],
     limits: Limits,
 ) -> Result<Outcome<Vec<Lexeme>>, SolverError> {
+    decode_run_counted(run, kinds, constraints, limits).map(|(outcome, _)| outcome)
+}
+
+/// [`decode_run`], also returning the work done in search steps (one per search node; each
+/// node tries at most [`Caps::max_symbols`] lexemes). Steps are a deterministic measure of
+/// work, never above `limits.max_steps + 1`, for callers that share one budget among runs.
+pub fn decode_run_counted(
+    run: &Run,
+    kinds: &[ValueKind],
+    constraints: &[Constraint],
+    limits: Limits,
+) -> Result<(Outcome<Vec<Lexeme>>, u64), SolverError> {
     if kinds.len() > MAX_RUN_CELLS {
         return Err(SolverError::TooManyCells {
             cells: kinds.len(),
@@ -513,13 +593,16 @@ pub fn decode_run(
         return Err(SolverError::UnknownVariable(t.var.0));
     }
     let (Some(&last_kind), Some(last_token)) = (kinds.last(), run.tokens.last()) else {
-        return Ok(Outcome::Found(Vec::new()));
+        return Ok((Outcome::Found(Vec::new()), 0));
     };
     if !run.could_hold(kinds.len()) {
-        return Ok(Outcome::Found(Vec::new()));
+        return Ok((Outcome::Found(Vec::new()), 0));
     }
     if run.symbols.len() == kinds.len() {
-        return Ok(one_symbol_per_cell(run, kinds, constraints, &limits.caps));
+        return Ok((
+            one_symbol_per_cell(run, kinds, constraints, &limits.caps),
+            1,
+        ));
     }
     let last = kinds.len() - 1;
     let mut check_at = CellSets::new(kinds.len(), constraints.len());
@@ -554,6 +637,37 @@ pub fn decode_run(
     for i in (0..last).rev() {
         max_symbols_from[i] = max_symbols_from[i + 1] + limits.caps.max_symbols(kinds[i]);
     }
+    let scale = constraints
+        .iter()
+        .map(|c| c.constant.scale)
+        .chain(
+            kinds
+                .iter()
+                .filter(|&&k| k == ValueKind::Amount)
+                .map(|_| limits.caps.amount_fraction_digits),
+        )
+        .max()
+        .unwrap_or(0);
+    let mut terms_of: Vec<Vec<(usize, i128)>> = vec![Vec::new(); kinds.len()];
+    let mut complete_at = vec![None; constraints.len()];
+    for (i, c) in constraints.iter().enumerate() {
+        for t in &c.terms {
+            terms_of[t.var.index()].push((i, i128::from(t.coef)));
+        }
+        complete_at[i] = c
+            .terms
+            .iter()
+            .map(|t| t.var.index())
+            .filter(|&j| j != last)
+            .max();
+    }
+    let open_at: Vec<Vec<usize>> = (0..kinds.len())
+        .map(|cell| {
+            (0..constraints.len())
+                .filter(|&c| complete_at[c].is_some_and(|j| j >= cell))
+                .collect()
+        })
+        .collect();
     let mut search = RunSearch {
         run,
         kinds,
@@ -573,6 +687,11 @@ pub fn decode_run(
         },
         prefix_len: 0,
         prefix_tokens: 0,
+        scale,
+        terms_of,
+        partial: vec![0; constraints.len()],
+        open_at,
+        dead: std::collections::HashSet::new(),
     };
     let last_token_index = run.tokens.len() - 1;
     let token_end = last_token.end;
@@ -598,16 +717,25 @@ pub fn decode_run(
         } else {
             last_token_index
         };
-        if search.holds(check_last.iter().copied()) {
+        // The running sums start from the constants and the last cell's share.
+        let mut fits = true;
+        for (c, constraint) in constraints.iter().enumerate() {
+            match constraint.constant.at_scale(scale) {
+                Some(k) => search.partial[c] = -k,
+                None => fits = false,
+            }
+        }
+        if fits && search.apply(last, value, 1) && search.complete_hold(check_last.iter().copied())
+        {
             search.search(0, 0, 0);
         }
         if search.aborted {
-            return Ok(Outcome::TooMany);
+            return Ok((Outcome::TooMany, search.steps));
         }
     }
     let mut found = search.found;
     found.sort_by(|a, b| a.iter().map(|l| l.end).cmp(b.iter().map(|l| l.end)));
-    Ok(Outcome::Found(found))
+    Ok((Outcome::Found(found), search.steps))
 }
 
 /// The possible values of some variables: one row per decoding, one value per variable.

@@ -18,7 +18,7 @@
 
 use crate::FlatTable;
 use crate::scan::{Locator, NumberRun, find_keyword, number_runs};
-use crate::solver::{Constraint, Lexeme, Limits, Outcome, Run, VarId, decode_run};
+use crate::solver::{Constraint, Lexeme, Limits, Outcome, Run, VarId, decode_run_counted};
 use gongkai_model::schema::{self, RowSpec, T3_TOTAL_COLUMN};
 use gongkai_model::{Ambiguity, Cell, Decimal, Position, TableId, Template, ValueKind};
 use std::sync::LazyLock;
@@ -67,11 +67,13 @@ pub(crate) fn read(
         return None;
     }
     let runs = number_runs(text);
-    // Real runs take a few hundred search steps at most (a 26-digit t3 row of five-digit
-    // figures under 5000); the budget per run keeps a hostile section to a fraction of a second.
     let limits = Limits {
-        max_steps: 50_000,
+        max_steps: crate::RUN_STEP_BUDGET,
         ..Limits::DEFAULT
+    };
+    let mut budget = Budget {
+        left: crate::TABLE_STEP_BUDGET,
+        used: 0,
     };
 
     let mut segments = match table {
@@ -80,12 +82,46 @@ pub(crate) fn read(
     }?;
 
     for segment in &mut segments {
-        segment.outcome = decode_with_admission(segment, limits);
+        segment.outcome = decode_with_admission(segment, limits, &mut budget);
     }
     if table == TableId::T3 {
         resolve_with_columns(&mut segments, rows, template, limits);
     }
-    Some(fill(text, origin, table, rows, &segments))
+    let mut flat = fill(text, origin, table, rows, &segments);
+    flat.steps = budget.used;
+    Some(flat)
+}
+
+/// The search steps left to one table's runs, shared by all of them, and those spent.
+struct Budget {
+    left: u64,
+    used: u64,
+}
+
+impl Budget {
+    /// Decodes within what is left of the budget (and the per-run bound); a run met with the
+    /// budget spent is too many to enumerate, like one that exhausts it.
+    fn decode(
+        &mut self,
+        run: &Run,
+        kinds: &[ValueKind],
+        rules: &[Constraint],
+        limits: Limits,
+    ) -> Outcome<Vec<Lexeme>> {
+        if self.left == 0 {
+            return Outcome::TooMany;
+        }
+        let limits = Limits {
+            max_steps: limits.max_steps.min(self.left),
+            ..limits
+        };
+        let (outcome, steps) = decode_run_counted(run, kinds, rules, limits)
+            .unwrap_or((Outcome::Found(Vec::new()), 0));
+        let steps = steps.min(limits.max_steps);
+        self.left -= steps;
+        self.used += steps;
+        outcome
+    }
 }
 
 /// Locates every row label in order and takes the run that follows it. `None` when no row of
@@ -301,16 +337,28 @@ fn t4_segments<'t>(
 }
 
 /// Decodes a segment with as many of its local rules as some decoding satisfies.
-fn decode_with_admission(segment: &Segment<'_>, limits: Limits) -> Outcome<Vec<Lexeme>> {
+fn decode_with_admission(
+    segment: &Segment<'_>,
+    limits: Limits,
+    budget: &mut Budget,
+) -> Outcome<Vec<Lexeme>> {
     let Ok(run) = Run::parse(segment.text) else {
         return Outcome::Found(Vec::new());
     };
-    let decode = |rules: &[Constraint], limits: Limits| {
-        decode_run(&run, &segment.kinds, rules, limits).unwrap_or(Outcome::Found(Vec::new()))
-    };
-    let all = decode(segment.rules, limits);
-    if all.is_feasible() || segment.rules.is_empty() {
-        return all;
+    let blocks = segment.rules.len() == T4_BLOCK_RULES.len() && segment.kinds.len() == 15;
+    if blocks {
+        let all = decode_by_blocks(segment.text, &segment.kinds, limits, budget);
+        if all.is_feasible() {
+            return all;
+        }
+    }
+    let mut decode =
+        |rules: &[Constraint], limits: Limits| budget.decode(&run, &segment.kinds, rules, limits);
+    if !blocks {
+        let all = decode(segment.rules, limits);
+        if all.is_feasible() || segment.rules.is_empty() {
+            return all;
+        }
     }
     let mut admitted: Vec<Constraint> = Vec::new();
     for rule in segment.rules {
@@ -321,6 +369,95 @@ fn decode_with_admission(segment: &Segment<'_>, limits: Limits) -> Outcome<Vec<L
         }
     }
     decode(&admitted, limits)
+}
+
+/// t4 printed as one run of fifteen numbers under its three T4-TOTAL rules, as a dynamic
+/// programme over the two block boundaries: each block is a run of five cells whose first four
+/// sum to the fifth, decoded once per (start, end) that the neighbouring blocks leave possible
+/// (the first block starts at the run's start, the last ends at its end), so the work grows
+/// with the square of the run's length instead of with the product of the blocks' choices.
+/// Every decoding of the whole run is the concatenation of one decoding per block.
+fn decode_by_blocks(
+    text: &str,
+    kinds: &[ValueKind],
+    limits: Limits,
+    budget: &mut Budget,
+) -> Outcome<Vec<Lexeme>> {
+    const CELLS: usize = 5;
+    // Byte offset of every place a block may start or end: before each symbol, and the end.
+    let mut cuts: Vec<usize> = text
+        .char_indices()
+        .filter(|(_, c)| !c.is_whitespace())
+        .map(|(i, _)| i)
+        .collect();
+    let symbols = cuts.len();
+    cuts.push(text.len());
+    if symbols < 3 * CELLS {
+        return Outcome::Found(Vec::new());
+    }
+    let rule = std::slice::from_ref(&T4_BLOCK_RULES[0]);
+    let mut too_many = false;
+    // Decodings of block `b` over symbols [s, e), offsets made relative to the whole run.
+    let mut block = |b: usize, s: usize, e: usize, budget: &mut Budget| -> Vec<Vec<Lexeme>> {
+        let (Some(&from), Some(&to)) = (cuts.get(s), cuts.get(e)) else {
+            return Vec::new();
+        };
+        let Some(Ok(run)) = text.get(from..to).map(Run::parse) else {
+            return Vec::new();
+        };
+        let block_kinds = kinds.get(b * CELLS..(b + 1) * CELLS).unwrap_or(&[]);
+        match budget.decode(&run, block_kinds, rule, limits) {
+            Outcome::Found(found) => found
+                .into_iter()
+                .map(|d| {
+                    d.into_iter()
+                        .map(|l| Lexeme {
+                            start: l.start + u32::try_from(from).unwrap_or(u32::MAX),
+                            end: l.end + u32::try_from(from).unwrap_or(u32::MAX),
+                            ..l
+                        })
+                        .collect()
+                })
+                .collect(),
+            Outcome::TooMany => {
+                too_many = true;
+                Vec::new()
+            }
+        }
+    };
+    let first: Vec<(usize, Vec<Vec<Lexeme>>)> = (CELLS..=symbols - 2 * CELLS)
+        .map(|e| (e, block(0, 0, e, budget)))
+        .filter(|(_, d)| !d.is_empty())
+        .collect();
+    let third: Vec<(usize, Vec<Vec<Lexeme>>)> = (2 * CELLS..=symbols - CELLS)
+        .map(|s| (s, block(2, s, symbols, budget)))
+        .filter(|(_, d)| !d.is_empty())
+        .collect();
+    let mut found: Vec<Vec<Lexeme>> = Vec::new();
+    for (s, first_decodings) in &first {
+        for (e, third_decodings) in &third {
+            if e < s || e - s < CELLS {
+                continue;
+            }
+            let second = block(1, *s, *e, budget);
+            let count = first_decodings.len() * second.len() * third_decodings.len();
+            if found.len().saturating_add(count) > limits.max_solutions {
+                return Outcome::TooMany;
+            }
+            for a in first_decodings {
+                for m in &second {
+                    for z in third_decodings {
+                        found.push(a.iter().chain(m).chain(z).copied().collect());
+                    }
+                }
+            }
+        }
+    }
+    if too_many {
+        return Outcome::TooMany;
+    }
+    found.sort_by(|a, b| a.iter().map(|l| l.end).cmp(b.iter().map(|l| l.end)));
+    Outcome::Found(found)
 }
 
 /// The distinct values of one cell over a segment's decodings, in order of appearance.
@@ -658,5 +795,9 @@ fn fill(
             (row.key.to_owned(), cells)
         })
         .collect();
-    FlatTable { table, ambiguities }
+    FlatTable {
+        table,
+        ambiguities,
+        steps: 0,
+    }
 }

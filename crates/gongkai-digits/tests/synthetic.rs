@@ -360,9 +360,8 @@ fn hostile_runs_are_reported_as_too_many_without_hanging() {
     // Thirty digits of `1` for t4's fifteen cells: block totals cannot hold with ones only…
     // and without them the cuts are too many to list.
     let text = format!("尚未审结总计{}", "1".repeat(29));
-    let started = std::time::Instant::now();
     let flat = read_flattened_table(&text, origin(), TableId::T4, Template::F2021).unwrap();
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(flat.steps <= gongkai_digits::TABLE_STEP_BUDGET);
     let cell = &flat.table["review"]["upheld"];
     assert_eq!(cell.state, CellState::Ambiguous);
     assert!(cell.candidates.is_empty());
