@@ -105,7 +105,6 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
         let c = col.key;
         let mut cells: Vec<(&str, &str)> = rows.iter().map(|r| (*r, c)).collect();
         cells.push(("total_processed", c));
-        let column = column_label(template, T3, "total_processed", c);
         match values(report, T3, &cells) {
             Ok(v) => {
                 let (printed, terms) = match v.split_last() {
@@ -139,7 +138,10 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
                         .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
                 );
             }
-            Err(bad) => blocked.add(format!("「{column}」列"), bad),
+            Err(bad) => {
+                let column = column_label(template, T3, "total_processed", c);
+                blocked.add(format!("「{column}」列"), bad);
+            }
         }
     }
     blocked.finish(out);

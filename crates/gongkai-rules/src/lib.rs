@@ -77,8 +77,14 @@ pub fn check(report: &Report) -> Vec<Finding> {
     arithmetic::t3_results(report, &mut out);
     arithmetic::t3_row_total(report, &mut out);
     arithmetic::t4_total(report, &mut out);
-    prose_numbers::numbers(report, &mut out);
-    prose_sections::year(report, &mut out);
+    // The prose rules read each section compacted; compact it once for all of them.
+    let compacted: Vec<String> = report
+        .sections
+        .iter()
+        .map(|s| text::compact(&s.text))
+        .collect();
+    prose_numbers::numbers(report, &compacted, &mut out);
+    prose_sections::year(report, &compacted, &mut out);
     prose_sections::fees(report, &mut out);
     prose_sections::empty(report, &mut out);
     prose_damage::text_damage(report, &mut out);

@@ -63,13 +63,12 @@ pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
         }
     }
     // UTF-8 read as Latin-1: a lead byte (U+00C2..U+00F4) followed by a continuation byte.
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    if let Some(pair) = chars
-        .windows(2)
-        .find(|w| matches!(w[0].1, '\u{C2}'..='\u{F4}') && matches!(w[1].1, '\u{80}'..='\u{BF}'))
-    {
-        let start = pair[0].0;
-        let end = pair[1].0 + pair[1].1.len_utf8();
+    // In UTF-8 that pair is the bytes C3 82..=B4 C2 80..=BF, and C3 and C2 only ever lead a
+    // character, so a byte search finds exactly the character pairs.
+    if let Some(start) = text.as_bytes().windows(4).position(|w| {
+        w[0] == 0xC3 && matches!(w[1], 0x82..=0xB4) && w[2] == 0xC2 && matches!(w[3], 0x80..=0xBF)
+    }) {
+        let end = start + 4;
         out.push((
             format!(
                 "有乱码（UTF-8 被误读为西文编码，如“{}”）",
@@ -78,7 +77,11 @@ pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
             "mojibake (UTF-8 read as Latin-1)".to_owned(),
         ));
     }
-    out.extend(stray_words(text, &chars));
+    // A stray word is lower-case ASCII: most prose has none, and needs no character table.
+    if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        out.extend(stray_words(text, &chars));
+    }
     out
 }
 

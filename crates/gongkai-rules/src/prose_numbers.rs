@@ -14,7 +14,7 @@ use crate::eval::{Unusable, describe_cells, effective_template, value};
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::cell_label;
 use crate::structure::chinese_number;
-use crate::text::{compact, excerpt, figures, is_clause_break, sentences};
+use crate::text::{excerpt, figures, is_clause_break, sentences};
 use gongkai_model::schema::{TableId, Template};
 use gongkai_model::{CellRef, Decimal, Observed, Report, Severity};
 
@@ -255,12 +255,12 @@ fn scope_word(sentence: &str, agency: Option<&str>) -> Option<&'static str> {
 }
 
 /// P-NUMBERS over the prose of every section.
-pub(crate) fn numbers(report: &Report, out: &mut Findings) {
+/// `compacted` holds [`crate::text::compact`] of each of `report.sections`, in order.
+pub(crate) fn numbers(report: &Report, compacted: &[String], out: &mut Findings) {
     let template = effective_template(report).unwrap_or(Template::F2021);
     let mut seen: Vec<(Kind, Decimal)> = Vec::new();
-    for section in &report.sections {
-        let text = compact(&section.text);
-        for sentence in sentences(&text) {
+    for (section, text) in report.sections.iter().zip(compacted) {
+        for sentence in sentences(text) {
             let requests_ok = sentence.contains("申请")
                 && (sentence.contains("信息公开")
                     || !OTHER_CASEWORK.iter().any(|w| sentence.contains(w)));

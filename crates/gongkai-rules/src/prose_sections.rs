@@ -11,15 +11,13 @@ use gongkai_model::schema::{TableId, Template};
 use gongkai_model::{Decimal, Observed, Report, Severity};
 
 /// P-YEAR: the prose mentions the report's own year, and section 1 is mostly about it.
-pub(crate) fn year(report: &Report, out: &mut Findings) {
+/// `compacted` holds [`compact`] of each of `report.sections`, in order.
+pub(crate) fn year(report: &Report, compacted: &[String], out: &mut Findings) {
     let Some(year) = report.year else {
         return;
     };
-    let all: Vec<u16> = report
-        .sections
-        .iter()
-        .flat_map(|s| years(&compact(&s.text)))
-        .collect();
+    let per_section: Vec<Vec<u16>> = compacted.iter().map(|t| years(t)).collect();
+    let all: Vec<u16> = per_section.iter().flatten().copied().collect();
     if all.is_empty() {
         return;
     }
@@ -53,12 +51,17 @@ pub(crate) fn year(report: &Report, out: &mut Findings) {
         );
         return;
     }
-    let Some(s1) = report.section(1) else {
+    // The first section numbered 1, as `Report::section` finds it.
+    let Some(ys) = report
+        .sections
+        .iter()
+        .position(|s| s.number == 1)
+        .and_then(|i| per_section.get(i))
+    else {
         return;
     };
-    let ys = years(&compact(&s1.text));
     let own = ys.iter().filter(|&&y| y == year).count();
-    if let Some((other, n)) = most_common_other(&ys)
+    if let Some((other, n)) = most_common_other(ys)
         && n >= 2
         && n > own
     {
@@ -139,6 +142,15 @@ pub(crate) fn fees(report: &Report, out: &mut Findings) {
 
 /// True when a section says nothing beyond “none”.
 fn says_nothing(text: &str) -> bool {
+    // The longest accepted form has 10 characters besides punctuation and spaces.
+    if text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '。' | '.' | '；' | ';' | '，' | ','))
+        .nth(10)
+        .is_some()
+    {
+        return false;
+    }
     let t: String = compact(text)
         .chars()
         .filter(|c| !matches!(c, '。' | '.' | '；' | ';' | '，' | ','))
@@ -165,7 +177,8 @@ pub(crate) fn empty(report: &Report, out: &mut Findings) {
             .split_once(char::is_whitespace)
             .map_or("", |(_, rest)| rest.trim());
         let content = format!("{on_heading}{}", s.text);
-        let empty = compact(&content).is_empty();
+        // Compacting only removes whitespace.
+        let empty = content.trim().is_empty();
         let zh = if empty {
             format!(
                 "第{}部分“{heading}”没有内容。",

@@ -106,20 +106,26 @@ pub(crate) fn figures(s: &str) -> Vec<Figure> {
 
 /// Every year written `YYYY年` (1990–2100) in compacted text, in order.
 pub(crate) fn years(text: &str) -> Vec<u16> {
-    let chars: Vec<char> = text.chars().collect();
+    // ASCII digits are single bytes and no other character's encoding contains one, so the
+    // four digits and the digit that must not precede them are checked on bytes.
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    for w in 0..chars.len().saturating_sub(4) {
-        let window = &chars[w..w + 5];
-        if window[4] != '年' || !window[..4].iter().all(char::is_ascii_digit) {
+    for (at, _) in text.match_indices('年') {
+        let Some(start) = at.checked_sub(4) else {
             continue;
-        }
-        if w > 0 && chars[w - 1].is_ascii_digit() {
-            continue;
-        }
-        let y: String = window[..4].iter().collect();
-        if let Ok(y) = y.parse::<u16>()
-            && (1990..=2100).contains(&y)
+        };
+        let digits = &bytes[start..at];
+        if !digits.iter().all(u8::is_ascii_digit)
+            || start
+                .checked_sub(1)
+                .is_some_and(|k| bytes[k].is_ascii_digit())
         {
+            continue;
+        }
+        let y = digits
+            .iter()
+            .fold(0u16, |y, d| y * 10 + u16::from(d - b'0'));
+        if (1990..=2100).contains(&y) {
             out.push(y);
         }
     }
