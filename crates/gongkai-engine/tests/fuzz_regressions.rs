@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 ///
 /// Minimised by hand from the `check_text` timeout artifact
 /// `timeout-b8458d495a5d89bb395a1bceefa7a4e86d0059b7` (one run of 43 `2`s after
-/// 二、上年结转…, 13 s under ASan). Each run costs the digit solver (`gongkai_digits::solver::
-/// RunSearch::search`, mostly `residual` inside `holds`) about 50–100 ms in a release build
-/// before it gives up, so the time grows with the number of such rows: 1.2–1.5 s of CPU for
-/// these 2.6 KB in release, far longer in debug — a cheap way to tie up a parse worker.
+/// 二、上年结转…, 13 s under ASan). Each run cost the digit solver (`gongkai_digits::solver::
+/// RunSearch::search`, mostly `residual` inside `holds`) 50–100 ms in a release build before
+/// it gave up, so the time grew with the number of such rows: 1.2–1.5 s of CPU for these
+/// 2.6 KB in release, 30 s in debug — a cheap way to tie up a parse worker. Since
+/// gongkai-digits f4eda9d (bounded work per run): 0.12 s in release, 1.4 s in debug.
 fn long_digit_runs_in_every_t3_row() -> String {
     const ROWS: &[&str] = &[
         "一、本年新收政府信息公开申请数量",
@@ -65,11 +66,10 @@ fn long_digit_runs_in_every_t3_row() -> String {
     )
 }
 
-/// A few KB of text must be checked in well under a second even in a debug build on a busy
-/// machine; the budget leaves a wide margin over a linear-time reader (a whole real report
-/// takes about 1 ms in release) while catching a solver that searches each run for ~0.1 s.
+/// A few KB of text must be checked in a few seconds even in a debug build on a busy machine:
+/// the budget leaves a wide margin over today's 1.4 s while catching a solver that again
+/// searches each run for ~0.1 s in release (30 s in debug).
 #[test]
-#[ignore = "gongkai-digits (FLAT): the digit solver spends 50–100 ms per long run; 1.2–1.5 s in release for 2.6 KB — reported by QA, run with --ignored"]
 fn long_digit_runs_are_read_in_bounded_time() {
     let text = long_digit_runs_in_every_t3_row();
     let start = Instant::now();
@@ -77,7 +77,7 @@ fn long_digit_runs_are_read_in_bounded_time() {
     let elapsed = start.elapsed();
     assert_eq!(checked.report.template, gongkai_model::Template::F2021);
     assert!(
-        elapsed < Duration::from_secs(3),
+        elapsed < Duration::from_secs(5),
         "checking {} bytes took {elapsed:?}",
         text.len()
     );
