@@ -533,3 +533,77 @@ async fn a_database_that_goes_away_is_unavailable_then_recovers() {
     assert_eq!(report.status, v1::ReportStatus::Received as i32);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_the_broker_refused_is_queued_when_submitted_again() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("refused", |_| {}).await;
+    let mut client = gw.client().await;
+    // Without its queue the broker returns the mandatory message as unroutable.
+    let connection =
+        lapin::Connection::connect(&gw.vhost.url, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .queue_delete(
+            "gongkai.parse".into(),
+            lapin::options::QueueDeleteOptions::default(),
+        )
+        .await
+        .unwrap();
+    let content = b"refused by the broker at first";
+    let refused = client
+        .submit_report(request(content, "refused.txt"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+
+    // The queue is back (any service declares the topology when it connects).
+    let broker = gongkai_queue::Broker::connect(&gw.vhost.url, "test")
+        .await
+        .unwrap();
+    let retried = client
+        .submit_report(request(content, "refused.txt"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(retried.duplicate, "the first attempt was recorded");
+    assert_eq!(retried.status, v1::ReportStatus::Received as i32);
+    let queued = gw.drain("gongkai.parse").await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].report_id.to_string(), retried.report_id);
+
+    // Once queued, a further resubmission is an ordinary duplicate: nothing more is queued.
+    let again = client
+        .submit_report(request(content, "refused.txt"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.duplicate);
+    assert!(gw.drain("gongkai.parse").await.is_empty());
+    let report = client
+        .get_report(v1::GetReportRequest {
+            report_id: retried.report_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let receive: Vec<&str> = report
+        .events
+        .iter()
+        .filter(|e| e.stage == "receive")
+        .map(|e| e.outcome.as_str())
+        .collect();
+    assert_eq!(
+        receive,
+        ["succeeded", "retrying", "succeeded"],
+        "{:?}",
+        report.events
+    );
+    broker.close().await;
+    let _ = connection.close(200, "done".into()).await;
+    gw.stop().await;
+}
