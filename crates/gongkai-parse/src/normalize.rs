@@ -30,6 +30,10 @@ fn wants_nfkc(c: char) -> bool {
 /// Normalises one string: selected NFKC, odd spaces to a space, invisible characters removed,
 /// `1、` written `1.`.
 pub fn normalize_text(text: &str) -> String {
+    // No ASCII character is changed, and `、` is not ASCII.
+    if text.is_ascii() {
+        return text.to_owned();
+    }
     let numbered_list = text
         .match_indices('、')
         .any(|(i, _)| i > 0 && text.as_bytes().get(i - 1).is_some_and(u8::is_ascii_digit));
@@ -62,6 +66,11 @@ pub fn normalize_text(text: &str) -> String {
 
 /// True for the characters [`normalize_text`] changes (a fast path skips strings without).
 fn needs_normalizing(c: char) -> bool {
+    // Below U+00A0 and in the common ideographs nothing is changed: the usual characters of
+    // a report are answered without walking the list.
+    if c < '\u{A0}' || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        return false;
+    }
     matches!(
         c,
         '\u{200B}'

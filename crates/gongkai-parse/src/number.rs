@@ -6,6 +6,7 @@
 
 use crate::normalize::normalize_text;
 use gongkai_model::{Cell, Decimal, Position};
+use std::borrow::Cow;
 use std::str::FromStr;
 
 /// Units printed after an amount or a count; kept in [`Cell::unit`].
@@ -55,11 +56,22 @@ pub fn classify(raw: &str) -> Printed {
 
 /// [`classify`] for text already passed through [`normalize_text`].
 pub fn classify_normalized(normalized: &str) -> Printed {
-    let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
+    // Most cells are plain digits, which the general path below reads the same way.
+    if !normalized.is_empty()
+        && normalized.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(value) = Decimal::from_str(normalized)
+    {
+        return Printed::Number { value, unit: None };
+    }
+    let compact: Cow<'_, str> = if normalized.chars().any(char::is_whitespace) {
+        Cow::Owned(normalized.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(normalized)
+    };
     if compact.is_empty() {
         return Printed::Blank;
     }
-    if PLACEHOLDERS.contains(&compact.as_str())
+    if PLACEHOLDERS.contains(&compact.as_ref())
         || compact
             .chars()
             .all(|c| matches!(c, '/' | '-' | '—' | '–' | '\\' | '－' | '／'))

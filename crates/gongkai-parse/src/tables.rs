@@ -13,9 +13,11 @@
 use crate::items::{Item, Row, RowCell};
 use crate::normalize::normalize_text;
 use crate::number::Printed;
+use aho_corasick::AhoCorasick;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
 use gongkai_model::{Table, TableId, Template};
+use std::sync::LazyLock;
 
 const T2_CUES: &[&str] = &[
     "第二十条",
@@ -56,6 +58,8 @@ const T3_CUES: &[&str] = &[
     "缴纳费用",
     "其他处理",
 ];
+const _: () = assert!(T2_CUES.len() + T3_CUES.len() + T4_CUES.len() <= 64);
+
 const T4_CUES: &[&str] = &[
     "结果维持",
     "结果纠正",
@@ -138,9 +142,7 @@ pub fn classify_groups(
             if cell.spanned || !matches!(cell.printed, Printed::Text) {
                 continue;
             }
-            for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
-                score[t] += cues.iter().filter(|cue| cell.key.contains(**cue)).count();
-            }
+            add_cue_scores(&cell.key, score);
         }
         let s = split(row);
         if s.labels.is_empty() && s.has_numbers() {
@@ -165,6 +167,38 @@ pub fn classify_groups(
             }
         })
         .collect()
+}
+
+/// Every cue of t2, t3 and t4 in that order, searched for in one pass over a label.
+static CUE_SEARCHER: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(T2_CUES.iter().chain(T3_CUES).chain(T4_CUES)).ok());
+
+/// Adds to `score[t]` the number of distinct cues of table `t` that `key` contains.
+fn add_cue_scores(key: &str, score: &mut [usize; 3]) {
+    let Some(searcher) = CUE_SEARCHER.as_ref() else {
+        // Building the automaton of 42 fixed words does not fail; stay correct if it did.
+        for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
+            score[t] += cues.iter().filter(|cue| key.contains(**cue)).count();
+        }
+        return;
+    };
+    // A cue counts once per label however often it occurs; there are fewer than 64 cues.
+    let mut seen = 0u64;
+    for m in searcher.find_overlapping_iter(key) {
+        let id = m.pattern().as_usize();
+        if id >= 64 || seen & (1 << id) != 0 {
+            continue;
+        }
+        seen |= 1 << id;
+        let table = if id < T2_CUES.len() {
+            0
+        } else if id < T2_CUES.len() + T3_CUES.len() {
+            1
+        } else {
+            2
+        };
+        score[table] += 1;
+    }
 }
 
 /// Reads `table` of `template` from the rows of the groups assigned to it. `None` when no row

@@ -7,7 +7,9 @@
 //! recognised by its single statistics table (`政府信息公开情况统计表`, `指标名称`/`计量单位`).
 
 use crate::items::Item;
+use aho_corasick::AhoCorasick;
 use gongkai_model::Template;
+use std::sync::LazyLock;
 
 const T2_F2019: &[&str] = &[
     "本年新制作数量",
@@ -27,6 +29,46 @@ const T2_F2021: &[&str] = &[
 ];
 const T3_F2021: &[&str] = &["逾期不补正", "缴纳费用", "收费通知"];
 const T3_F2019: &str = "其他处理";
+const LEGACY_TITLE: &str = "政府信息公开情况统计表";
+const LEGACY_NAME: &str = "指标名称";
+const LEGACY_UNIT: &str = "计量单位";
+
+/// Every cue in the order of the bits [`found_cues`] sets: t2 F2019, t2 F2021, t3 F2021, t3
+/// F2019, then the legacy title, name and unit headers.
+fn all_cues() -> impl Iterator<Item = &'static str> {
+    T2_F2019
+        .iter()
+        .chain(T2_F2021)
+        .chain(T3_F2021)
+        .copied()
+        .chain([T3_F2019, LEGACY_TITLE, LEGACY_NAME, LEGACY_UNIT])
+}
+
+const T3_F2021_BITS: u32 = ((1 << T3_F2021.len()) - 1) << (T2_F2019.len() + T2_F2021.len());
+const T3_F2019_BIT: u32 = 1 << (T2_F2019.len() + T2_F2021.len() + T3_F2021.len());
+const LEGACY_TITLE_BIT: u32 = T3_F2019_BIT << 1;
+const LEGACY_NAME_BIT: u32 = T3_F2019_BIT << 2;
+const LEGACY_UNIT_BIT: u32 = T3_F2019_BIT << 3;
+const _: () = assert!(T2_F2019.len() + T2_F2021.len() + T3_F2021.len() + 4 <= 32);
+
+static CUE_SEARCHER: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(all_cues()).ok());
+
+/// The cues `text` contains, as bits in the order of [`all_cues`], found in one pass.
+fn found_cues(text: &str) -> u32 {
+    match CUE_SEARCHER.as_ref() {
+        Some(searcher) => searcher
+            .find_overlapping_iter(text)
+            .map(|m| m.pattern().as_u32())
+            .filter(|&id| id < 32)
+            .fold(0, |bits, id| bits | 1 << id),
+        // Building the automaton of a few fixed words does not fail; stay correct if it did.
+        None => all_cues()
+            .enumerate()
+            .filter(|(_, cue)| text.contains(cue))
+            .fold(0, |bits, (id, _)| bits | 1 << id),
+    }
+}
 
 /// The version cues found in a document.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,24 +119,25 @@ pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
     let mut seen19 = [false; T2_F2019.len()];
     let mut seen21 = [false; T2_F2021.len()];
     let mut check = |text: &str| {
-        for (i, cue) in T2_F2019.iter().enumerate() {
-            seen19[i] |= text.contains(cue);
+        let found = found_cues(text);
+        for (i, seen) in seen19.iter_mut().enumerate() {
+            *seen |= found & (1 << i) != 0;
         }
-        for (i, cue) in T2_F2021.iter().enumerate() {
-            seen21[i] |= text.contains(cue);
+        for (i, seen) in seen21.iter_mut().enumerate() {
+            *seen |= found & (1 << (T2_F2019.len() + i)) != 0;
         }
-        cues.t3_f2021 |= T3_F2021.iter().any(|c| text.contains(c));
-        cues.t3_other_handling |= text.contains(T3_F2019);
-        cues.legacy_title |= text.contains("政府信息公开情况统计表");
-        cues.legacy |= text.contains("指标名称") && text.contains("计量单位");
+        cues.t3_f2021 |= found & T3_F2021_BITS != 0;
+        cues.t3_other_handling |= found & T3_F2019_BIT != 0;
+        cues.legacy_title |= found & LEGACY_TITLE_BIT != 0;
+        cues.legacy |= found & LEGACY_NAME_BIT != 0 && found & LEGACY_UNIT_BIT != 0;
     };
     let mut legacy = false;
     let mut legacy_title = false;
     for (index, item) in items.iter().enumerate() {
         match item {
             Item::Text(t) => {
-                legacy_title |= t.text.contains("政府信息公开情况统计表");
-                legacy |= t.text.contains("指标名称") && t.text.contains("计量单位");
+                legacy_title |= t.text.contains(LEGACY_TITLE);
+                legacy |= t.text.contains(LEGACY_NAME) && t.text.contains(LEGACY_UNIT);
                 if in_tables(index) {
                     let compact: String = t.text.chars().filter(|c| !c.is_whitespace()).collect();
                     check(&compact);
