@@ -51,7 +51,11 @@ fn main() {
             "总计10002000300040001000050006000700080002600010001000100010004000".to_owned(),
         ),
     ];
-    for (name, table, text) in &cases {
+    let only: Option<usize> = std::env::var("CASE").ok().and_then(|c| c.parse().ok());
+    for (i, (name, table, text)) in cases.iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let mut steps = 0;
         let start = std::time::Instant::now();
         for _ in 0..repeat {

@@ -58,6 +58,19 @@ fn main() {
                 .min()
                 .unwrap_or_default()
         };
+        let steps: Vec<String> = parts
+            .iter()
+            .map(|&(table, section)| {
+                let flat = read_flattened_table(
+                    section,
+                    Position::Line { line: 1, column: 1 },
+                    table,
+                    template,
+                );
+                format!("{table} {}", flat.map_or(0, |f| f.steps))
+            })
+            .collect();
+        println!("{year}: steps {}", steps.join(", "));
         let per = best(&parts);
         let each: Vec<String> = parts
             .iter()

@@ -41,6 +41,17 @@
 //!    fits at all (too few digits for its cells, a sign on an unsigned cell) leaves its cells
 //!    `missing`: nothing is invented.
 //!
+//! # Bounded work
+//!
+//! Decoding a table costs at most [`TABLE_STEP_BUDGET`] search steps, shared by all its runs
+//! (and at most [`RUN_STEP_BUDGET`] per run); [`FlatTable::steps`] says how many were spent.
+//! A run met once the budget is spent, or that exhausts it, is too many to enumerate (step 3
+//! above). Within a run the solver sums incrementally and remembers the states (cell,
+//! position, open sums) that led nowhere, so it never searches the same remainder twice; t4
+//! printed as one run is decoded block by block over the two block boundaries. Each run's
+//! listing stops at `Limits::max_solutions` (4096) decodings: beyond it the run is too many
+//! to enumerate, never a partial list.
+//!
 //! Rows are located by the model's keywords in template order (a keyword found after the next
 //! row's keyword belongs to something else); the run of a row is the first number run after
 //! its label and before the next row's label. Numbers inside labels are never values: list
@@ -77,13 +88,15 @@ pub struct FlatTable {
 }
 
 /// Search steps one run may take before it counts as too many to enumerate. Real runs take a
-/// few hundred at most; a t4 printed as one run of fifteen numbers takes a few thousand.
+/// few hundred at most (the 平潭 dumps: at most 432 per table); a t4 printed as one run of
+/// fifteen numbers of up to five digits takes a few thousand (25,000 at most in 2,000 random
+/// ones, see `examples/t4_steps.rs`).
 pub const RUN_STEP_BUDGET: u64 = 50_000;
 
 /// Search steps all the runs of one table may take together, so that a section made of
 /// hostile runs costs a bounded amount of work however many rows it has. Once it is spent,
 /// the remaining runs are too many to enumerate (cells `ambiguous`, no candidates).
-pub const TABLE_STEP_BUDGET: u64 = 200_000;
+pub const TABLE_STEP_BUDGET: u64 = 100_000;
 
 /// Reads `table` of `template` from `text`, the normalised text of the table's section, which
 /// starts at `origin` (a `Position::Line`; cell positions are counted from it). Returns `None`

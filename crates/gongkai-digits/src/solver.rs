@@ -11,8 +11,11 @@
 //! public because the table reader uses them separately:
 //!
 //! 1. [`decode_run`] cuts one run by backtracking, checking each constraint local to the run as
-//!    soon as its last cell is fixed and pruning on what is left (remaining tokens need a cell
-//!    each; remaining symbols must fit the remaining cells' caps).
+//!    soon as its last cell is fixed (on running sums, kept as cells are fixed) and pruning on
+//!    what is left (remaining tokens need a cell each; remaining symbols must fit the remaining
+//!    cells' caps). A state (cell, position, sums of the constraints still open) searched once
+//!    without result is remembered and never searched again: the backtracking is a memoised
+//!    dynamic programme over them. [`decode_run_counted`] also reports the steps spent.
 //! 2. [`combine`] chooses one decoding per run when constraints link runs (column totals),
 //!    checking each constraint as soon as its last run is chosen and pruning with the exact
 //!    minimum and maximum that the unchosen runs can still add.

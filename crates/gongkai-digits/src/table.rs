@@ -345,44 +345,60 @@ fn decode_with_admission(
     let Ok(run) = Run::parse(segment.text) else {
         return Outcome::Found(Vec::new());
     };
-    let blocks = segment.rules.len() == T4_BLOCK_RULES.len() && segment.kinds.len() == 15;
-    if blocks {
-        let all = decode_by_blocks(segment.text, &segment.kinds, limits, budget);
+    if segment.rules.len() == T4_BLOCK_RULES.len() && segment.kinds.len() == 15 {
+        let mut decode = |admitted: [bool; 3], limits: Limits| {
+            decode_by_blocks(segment.text, &segment.kinds, admitted, limits, budget)
+        };
+        let all = decode([true; 3], limits);
         if all.is_feasible() {
             return all;
         }
+        let mut admitted = [false; 3];
+        for b in 0..admitted.len() {
+            admitted[b] = true;
+            // Feasible, or too much work to tell: kept (the final decoding then says which).
+            admitted[b] = decode(admitted, limits.first_only()).is_feasible();
+        }
+        return decode(admitted, limits);
     }
     let mut decode =
         |rules: &[Constraint], limits: Limits| budget.decode(&run, &segment.kinds, rules, limits);
-    if !blocks {
-        let all = decode(segment.rules, limits);
-        if all.is_feasible() || segment.rules.is_empty() {
-            return all;
-        }
+    let all = decode(segment.rules, limits);
+    if all.is_feasible() || segment.rules.is_empty() {
+        return all;
     }
     let mut admitted: Vec<Constraint> = Vec::new();
     for rule in segment.rules {
         admitted.push(rule.clone());
-        let test = decode(&admitted, limits.first_only());
-        if !matches!(test, Outcome::Found(ref s) if !s.is_empty()) {
+        // With `first_only`, more than one decoding comes back as `TooMany`: still feasible.
+        if !decode(&admitted, limits.first_only()).is_feasible() {
             admitted.pop();
         }
     }
     decode(&admitted, limits)
 }
 
-/// t4 printed as one run of fifteen numbers under its three T4-TOTAL rules, as a dynamic
+/// t4 printed as one run of fifteen numbers under the T4-TOTAL rules of the `admitted` blocks,
+/// as a dynamic
 /// programme over the two block boundaries: each block is a run of five cells whose first four
 /// sum to the fifth, decoded once per (start, end) that the neighbouring blocks leave possible
 /// (the first block starts at the run's start, the last ends at its end), so the work grows
 /// with the square of the run's length instead of with the product of the blocks' choices.
-/// Every decoding of the whole run is the concatenation of one decoding per block.
+/// Every decoding of the whole run is the concatenation of one decoding per block. With
+/// `limits.max_solutions` of one (a feasibility test) it stops at the first decoding.
 fn decode_by_blocks(
     text: &str,
     kinds: &[ValueKind],
+    admitted: [bool; 3],
     limits: Limits,
     budget: &mut Budget,
 ) -> Outcome<Vec<Lexeme>> {
+    let wanted = limits.max_solutions;
+    // Each block is listed in full: the count that matters is that of the whole run.
+    let limits = Limits {
+        max_solutions: Limits::DEFAULT.max_solutions,
+        ..limits
+    };
     const CELLS: usize = 5;
     // Byte offset of every place a block may start or end: before each symbol, and the end.
     let mut cuts: Vec<usize> = text
@@ -396,6 +412,7 @@ fn decode_by_blocks(
         return Outcome::Found(Vec::new());
     }
     let rule = std::slice::from_ref(&T4_BLOCK_RULES[0]);
+    let rules_of = |b: usize| if admitted[b] { rule } else { &[] };
     let mut too_many = false;
     // Decodings of block `b` over symbols [s, e), offsets made relative to the whole run.
     let mut block = |b: usize, s: usize, e: usize, budget: &mut Budget| -> Vec<Vec<Lexeme>> {
@@ -406,7 +423,7 @@ fn decode_by_blocks(
             return Vec::new();
         };
         let block_kinds = kinds.get(b * CELLS..(b + 1) * CELLS).unwrap_or(&[]);
-        match budget.decode(&run, block_kinds, rule, limits) {
+        match budget.decode(&run, block_kinds, rules_of(b), limits) {
             Outcome::Found(found) => found
                 .into_iter()
                 .map(|d| {
@@ -429,6 +446,14 @@ fn decode_by_blocks(
         .map(|e| (e, block(0, 0, e, budget)))
         .filter(|(_, d)| !d.is_empty())
         .collect();
+    if first.is_empty() {
+        // Nothing for the first block: the others need not be cut at all.
+        return if too_many {
+            Outcome::TooMany
+        } else {
+            Outcome::Found(Vec::new())
+        };
+    }
     let third: Vec<(usize, Vec<Vec<Lexeme>>)> = (2 * CELLS..=symbols - CELLS)
         .map(|s| (s, block(2, s, symbols, budget)))
         .filter(|(_, d)| !d.is_empty())
@@ -441,7 +466,11 @@ fn decode_by_blocks(
             }
             let second = block(1, *s, *e, budget);
             let count = first_decodings.len() * second.len() * third_decodings.len();
-            if found.len().saturating_add(count) > limits.max_solutions {
+            if wanted == 1 && count > 0 {
+                let (a, m, z) = (&first_decodings[0], &second[0], &third_decodings[0]);
+                return Outcome::Found(vec![a.iter().chain(m).chain(z).copied().collect()]);
+            }
+            if found.len().saturating_add(count) > wanted {
                 return Outcome::TooMany;
             }
             for a in first_decodings {
