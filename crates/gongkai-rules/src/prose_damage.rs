@@ -52,7 +52,8 @@ pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
         ));
     }
     for marker in MOJIBAKE_MARKERS {
-        if let Some(at) = text.find(marker) {
+        // `contains` has a vectorised search; the position is wanted only for the rare hit.
+        if let Some(at) = text.contains(marker).then(|| text.find(marker)).flatten() {
             out.push((
                 format!(
                     "有乱码“{marker}”（如“{}”）",
