@@ -50,6 +50,10 @@ pub enum SolverError {
     TooManyCells { cells: usize, max: usize },
 }
 
+/// Search steps before dead states are remembered: below it, hashing them costs more than
+/// searching again (real runs take a few hundred steps at most).
+const MEMO_AFTER_STEPS: u64 = 256;
+
 /// The most cells one run may have (bounds the recursion depth).
 pub const MAX_RUN_CELLS: usize = 256;
 
@@ -439,16 +443,20 @@ impl RunSearch<'_> {
         {
             return;
         }
-        let key = (
-            u32::try_from(cell).unwrap_or(u32::MAX),
-            u32::try_from(pos).unwrap_or(u32::MAX),
-            u32::try_from(self.prefix_len).unwrap_or(u32::MAX),
-            self.open_at[cell]
-                .iter()
-                .map(|&c| self.partial[c])
-                .collect::<Vec<i128>>(),
-        );
-        if self.dead.contains(&key) {
+        // Small searches (every real run) finish before a memo pays for its hashing.
+        let memo = self.steps > MEMO_AFTER_STEPS;
+        let key = memo.then(|| {
+            (
+                u32::try_from(cell).unwrap_or(u32::MAX),
+                u32::try_from(pos).unwrap_or(u32::MAX),
+                u32::try_from(self.prefix_len).unwrap_or(u32::MAX),
+                self.open_at[cell]
+                    .iter()
+                    .map(|&c| self.partial[c])
+                    .collect::<Vec<i128>>(),
+            )
+        });
+        if key.as_ref().is_some_and(|k| self.dead.contains(k)) {
             return;
         }
         let found_before = self.found.len();
@@ -477,7 +485,10 @@ impl RunSearch<'_> {
             self.apply(cell, value, -1);
             !self.aborted
         });
-        if !self.aborted && self.found.len() == found_before {
+        if let Some(key) = key
+            && !self.aborted
+            && self.found.len() == found_before
+        {
             self.dead.insert(key);
         }
     }
