@@ -61,10 +61,8 @@ fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> 
         let Some(slice) = text.get(start_at..) else {
             continue;
         };
-        for (offset, c) in slice.char_indices() {
-            if c != numeral {
-                continue;
-            }
+        for (offset, _) in slice.match_indices(numeral) {
+            let c = numeral;
             let numeral_at = start_at + offset;
             let before = text[..numeral_at].chars().next_back();
             let after = &text[numeral_at + c.len_utf8()..];
