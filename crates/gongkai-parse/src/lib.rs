@@ -34,12 +34,24 @@ use sections::Heading;
 pub const MAX_FLATTENED_SECTION_BYTES: usize = 256 * 1024;
 
 /// Reads a report from a document of any format.
+///
+/// The steps are `tracing` spans (`locate_sections`, `read_tables`) at debug level, so that a
+/// service that exports traces shows where the reading time goes; they cost nothing when no
+/// subscriber listens.
 pub fn read_document(doc: &Document) -> Report {
+    let locate = tracing::debug_span!("locate_sections", otel.name = "locate sections").entered();
     let items::Items { items, groups } = items::build(doc);
     let meta = metadata::find(&items);
     let headings = sections::find_headings(&items);
     let cues = template::cues(&items, |index| in_table_sections(&headings, index));
     let template = cues.template();
+    locate.exit();
+    let _read_tables = tracing::debug_span!(
+        "read_tables",
+        otel.name = "read tables",
+        gongkai.report.template = template.as_str()
+    )
+    .entered();
 
     let mut report = Report::empty();
     report.title = meta.title;

@@ -540,6 +540,15 @@ async fn one_trace_per_report_across_four_processes_and_two_parse_replicas() {
                 .unwrap_or_else(|| panic!("no {step} step in {trace:#?}"));
             assert_eq!(step_span.parent_span_id, process_parse.span_id);
         }
+        // Inside read_document, the reader's own steps.
+        let read_document = trace.iter().find(|s| s.name == "read_document").unwrap();
+        for step in ["locate sections", "read tables"] {
+            let step_span = trace
+                .iter()
+                .find(|s| s.name == step)
+                .unwrap_or_else(|| panic!("no {step} step in {trace:#?}"));
+            assert_eq!(step_span.parent_span_id, read_document.span_id);
+        }
 
         let publish_validate = one(&trace, KIND_PRODUCER, "publish validate");
         assert_eq!(publish_validate.service_name, "gongkai-parse-worker");

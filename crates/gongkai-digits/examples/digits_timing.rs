@@ -1,5 +1,5 @@
 //! Times `read_flattened_table` on the 平潭 dumps of the shared corpus (release build:
-//! `cargo run --release -p gongkai-digits --example timing`).
+//! `cargo run --release -p gongkai-digits --example digits_timing`).
 use gongkai_digits::read_flattened_table;
 use gongkai_model::{Position, TableId, Template};
 fn main() {
