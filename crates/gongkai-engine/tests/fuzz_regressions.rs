@@ -4,8 +4,6 @@
 // Tests may unwrap (project standard); a failed read is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
-
 /// The t3 rows of F2021 in printed order, each followed by a run of 49 digits `2` and no
 /// separator (group headings without a run), and t4 as one more such run: 2.6 KB of text.
 ///
@@ -66,19 +64,30 @@ fn long_digit_runs_in_every_t3_row() -> String {
     )
 }
 
-/// A few KB of text must be checked in a few seconds even in a debug build on a busy machine:
-/// the budget leaves a wide margin over today's 1.4 s while catching a solver that again
-/// searches each run for ~0.1 s in release (30 s in debug).
+/// The fuzzer's slow input. Its cost is bounded by the digit solver's step budget per table,
+/// which `gongkai-digits`' `tests/work_bound.rs` asserts in steps (never in wall time: a timed
+/// assertion would only measure the machine). Here: the engine reads it, invents no number for
+/// the runs that fit no rule, and says what it could not decode.
 #[test]
-fn long_digit_runs_are_read_in_bounded_time() {
+fn long_digit_runs_are_reported_not_invented() {
     let text = long_digit_runs_in_every_t3_row();
-    let start = Instant::now();
     let checked = gongkai_engine::check(text.as_bytes(), "fuzz.txt").unwrap();
-    let elapsed = start.elapsed();
     assert_eq!(checked.report.template, gongkai_model::Template::F2021);
+    let t3 = checked.report.tables.t3.as_ref().expect("t3 is located");
+    let natural = &t3["new_received"]["natural_person"];
     assert!(
-        elapsed < Duration::from_secs(5),
-        "checking {} bytes took {elapsed:?}",
-        text.len()
+        matches!(
+            natural.state,
+            gongkai_model::CellState::Ambiguous | gongkai_model::CellState::Missing
+        ),
+        "a run of 49 '2's decodes to no single row: {natural:?}"
+    );
+    assert!(
+        checked
+            .findings
+            .iter()
+            .any(|f| f.rule == "C-AMBIGUOUS" || f.rule == "S-TABLE-INCOMPLETE"),
+        "{:#?}",
+        checked.findings
     );
 }
