@@ -149,110 +149,106 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
 
 /// T3-ROW-TOTAL: per row, total = the sum of the six applicant columns.
 pub(crate) fn t3_row_total(report: &Report, out: &mut Findings) {
-    let Some(t3) = report.tables.t3.as_ref() else {
-        return;
-    };
-    let tpl = label_template(report);
-    let mut blocked = Blocked::new("T3-ROW-TOTAL", T3, tpl);
-    let applicant: Vec<&str> = T3_COLUMNS
-        .iter()
-        .map(|c| c.key)
-        .filter(|k| *k != "total")
-        .collect();
-    for row in t3.keys() {
-        if row_absent(report, T3, row) {
-            continue;
-        }
-        let mut cells: Vec<(&str, &str)> = applicant.iter().map(|c| (row.as_str(), *c)).collect();
-        cells.push((row.as_str(), "total"));
-        let label = row_label(tpl, T3, row);
-        match values(report, T3, &cells) {
-            Ok(v) => {
-                let (printed, terms) = match v.split_last() {
-                    Some((p, t)) => (*p, t),
-                    None => continue,
-                };
-                let sum: Decimal = terms.iter().copied().sum();
-                if sum == printed {
-                    continue;
-                }
-                let labelled: Vec<(String, Decimal)> = applicant
-                    .iter()
-                    .zip(terms)
-                    .map(|(c, v)| (column_label(tpl, T3, row, c), *v))
-                    .collect();
-                let zh = format!(
+    row_totals(
+        report,
+        out,
+        T3,
+        "T3-ROW-TOTAL",
+        |tpl, row| format!("「{}」行", row_label(tpl, T3, row)),
+        |tpl, row, parts, terms, printed, sum| {
+            let labelled: Vec<(String, Decimal)> = parts
+                .iter()
+                .zip(terms)
+                .map(|(c, v)| (column_label(tpl, T3, row, c), *v))
+                .collect();
+            (
+                format!(
                     "{}为 {printed}，但六类申请人之和为 {sum}（{}）。",
                     cell_label(tpl, T3, row, "total"),
                     nonzero_terms(&labelled)
-                );
-                let en = format!("t3 row {row}: total is {printed}, the applicants sum to {sum}");
-                out.push_table(
-                    finding("T3-ROW-TOTAL", Severity::Error, zh, en)
-                        .at(T3, Some(row), Some("total"))
-                        .expected_actual(
-                            Some(Observed::Number(sum)),
-                            Some(Observed::Number(printed)),
-                        )
-                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
-                );
-            }
-            Err(bad) => blocked.add(format!("「{label}」行"), bad),
-        }
-    }
-    blocked.finish(out);
+                ),
+                format!("t3 row {row}: total is {printed}, the applicants sum to {sum}"),
+            )
+        },
+    );
 }
 
 /// T4-TOTAL: per block, upheld + corrected + other + pending = total.
 pub(crate) fn t4_total(report: &Report, out: &mut Findings) {
-    let Some(t4) = report.tables.t4.as_ref() else {
+    row_totals(
+        report,
+        out,
+        T4,
+        "T4-TOTAL",
+        |tpl, row| format!("「{}」", row_label(tpl, T4, row)),
+        |tpl, row, parts, terms, printed, sum| {
+            let label = row_label(tpl, T4, row);
+            let terms_zh: Vec<String> = parts
+                .iter()
+                .zip(terms)
+                .map(|(c, v)| format!("{} {v}", column_label(tpl, T4, row, c)))
+                .collect();
+            (
+                format!(
+                    "表四「{label}」的「总计」为 {printed}，但{} = {sum}。",
+                    terms_zh.join(" + ")
+                ),
+                format!("t4 block {row}: total is {printed}, the results sum to {sum}"),
+            )
+        },
+    );
+}
+
+/// The per-row rule shared by t3 and t4: in every row the source contains, the columns other
+/// than `total` sum to `total`.
+fn row_totals(
+    report: &Report,
+    out: &mut Findings,
+    table: TableId,
+    rule: &'static str,
+    // The row's name in a not-evaluable warning.
+    name: impl Fn(Template, &str) -> String,
+    // The Chinese and English messages for a row whose printed total differs from its sum.
+    messages: impl Fn(Template, &str, &[&str], &[Decimal], Decimal, Decimal) -> (String, String),
+) {
+    let Some(rows) = report.tables.get(table) else {
         return;
     };
     let tpl = label_template(report);
-    let mut blocked = Blocked::new("T4-TOTAL", T4, tpl);
-    let parts: Vec<&str> = T4_COLUMNS
+    let mut blocked = Blocked::new(rule, table, tpl);
+    let columns = if table == T3 { T3_COLUMNS } else { T4_COLUMNS };
+    let parts: Vec<&str> = columns
         .iter()
         .map(|c| c.key)
         .filter(|k| *k != "total")
         .collect();
-    for row in t4.keys() {
-        if row_absent(report, T4, row) {
+    for row in rows.keys() {
+        if row_absent(report, table, row) {
             continue;
         }
         let mut cells: Vec<(&str, &str)> = parts.iter().map(|c| (row.as_str(), *c)).collect();
         cells.push((row.as_str(), "total"));
-        let label = row_label(tpl, T4, row);
-        match values(report, T4, &cells) {
+        match values(report, table, &cells) {
             Ok(v) => {
-                let (printed, terms) = match v.split_last() {
-                    Some((p, t)) => (*p, t),
-                    None => continue,
+                let Some((&printed, terms)) = v.split_last() else {
+                    continue;
                 };
                 let sum: Decimal = terms.iter().copied().sum();
                 if sum == printed {
                     continue;
                 }
-                let terms_zh: Vec<String> = parts
-                    .iter()
-                    .zip(terms)
-                    .map(|(c, v)| format!("{} {v}", column_label(tpl, T4, row, c)))
-                    .collect();
-                let zh = format!(
-                    "表四「{label}」的「总计」为 {printed}，但{} = {sum}。",
-                    terms_zh.join(" + ")
-                );
-                let en = format!("t4 block {row}: total is {printed}, the results sum to {sum}");
+                let (zh, en) = messages(tpl, row, &parts, terms, printed, sum);
                 out.push_table(
-                    finding("T4-TOTAL", Severity::Error, zh, en)
-                        .at(T4, Some(row), Some("total"))
+                    finding(rule, Severity::Error, zh, en)
+                        .at(table, Some(row), Some("total"))
                         .expected_actual(
                             Some(Observed::Number(sum)),
                             Some(Observed::Number(printed)),
                         )
-                        .with_cells(cells.iter().map(|(r, c)| cell_ref(T4, r, c)).collect()),
+                        .with_cells(cells.iter().map(|(r, c)| cell_ref(table, r, c)).collect()),
                 );
             }
-            Err(bad) => blocked.add(format!("「{label}」"), bad),
+            Err(bad) => blocked.add(name(tpl, row), bad),
         }
     }
     blocked.finish(out);
