@@ -2,41 +2,117 @@
 //! `WatchReport`).
 //!
 //! One `PgListener` per [`Archive`] (on its own connection, started by the first watcher)
-//! listens on [`crate::EVENTS_CHANNEL`] and broadcasts the report ids it hears to every watcher.
-//! A watcher does not trust notifications to carry data: on each wake-up it re-reads its
-//! report's events from the table and yields those it has not yielded yet. It subscribes before
-//! its first read (so nothing committed in between is missed), is woken for every report after
-//! the listener reconnects, and re-reads every [`POLL_INTERVAL`] anyway, so a notification lost
-//! with a dropped connection delays an event but never loses it.
+//! listens on [`crate::EVENTS_CHANNEL`] and hands what it hears to the watchers of that report
+//! only (a registry keyed by report id, so a thousand watchers are not all woken for every
+//! event). A notification carries the recorded event as JSON, which the watcher yields without
+//! a query; one that carries only the report id (an event too large for a notification) makes
+//! the watcher re-read its events from the table. A watcher registers before its first read
+//! (so nothing committed in between is missed), is told to re-read after the listener
+//! reconnects (notifications may have been lost), and re-reads every [`POLL_INTERVAL`] anyway,
+//! so a lost notification delays an event but never loses it.
 
 use crate::error::{ArchiveError, Result};
 use crate::read::read_events;
-use crate::types::Event;
+use crate::types::{Event, Outcome, Stage, Status};
 use crate::{Archive, EVENTS_CHANNEL};
+use chrono::{DateTime, Utc};
 use futures::Stream;
+use serde::Deserialize;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{OnceCell, broadcast};
+use tokio::sync::{OnceCell, mpsc};
 use uuid::Uuid;
 
 /// How often a watcher re-reads its events without being notified.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(3);
 
-/// Wake-ups the listener task sends to watchers.
-#[derive(Debug, Clone, Copy)]
+/// The largest event JSON sent in a notification (PostgreSQL's limit is 8,000 bytes); larger
+/// ones are announced by report id only.
+pub(crate) const MAX_EVENT_PAYLOAD: i32 = 7_800;
+
+/// What the listener tells a watcher.
+#[derive(Debug, Clone)]
 enum Wake {
-    /// An event of this report was committed.
-    Report(Uuid),
-    /// Notifications may have been lost (the listener reconnected): everyone re-reads.
+    /// This event of the watcher's report was committed.
+    Event(Arc<Event>),
+    /// Something of the watcher's report was committed: re-read.
+    Report,
+    /// Notifications may have been lost (the listener reconnected): re-read.
     All,
+}
+
+/// One watcher's channel, with the number that tells it from the report's other watchers.
+type Watching = (u64, mpsc::UnboundedSender<Wake>);
+
+/// The watchers of each report, by report id.
+#[derive(Default)]
+struct Registry {
+    next_id: AtomicU64,
+    watchers: Mutex<HashMap<Uuid, Vec<Watching>>>,
+}
+
+impl Registry {
+    fn register(self: &Arc<Self>, report_id: Uuid) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        if let Ok(mut watchers) = self.watchers.lock() {
+            watchers.entry(report_id).or_default().push((id, sender));
+        }
+        Registration {
+            registry: self.clone(),
+            report_id,
+            id,
+            receiver,
+        }
+    }
+
+    fn wake(&self, report_id: Uuid, wake: &Wake) {
+        if let Ok(watchers) = self.watchers.lock()
+            && let Some(list) = watchers.get(&report_id)
+        {
+            for (_, sender) in list {
+                let _ = sender.send(wake.clone());
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        if let Ok(watchers) = self.watchers.lock() {
+            for (_, sender) in watchers.values().flatten() {
+                let _ = sender.send(Wake::All);
+            }
+        }
+    }
+}
+
+/// A watcher's place in the registry; leaves it when dropped.
+struct Registration {
+    registry: Arc<Registry>,
+    report_id: Uuid,
+    id: u64,
+    receiver: mpsc::UnboundedReceiver<Wake>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut watchers) = self.registry.watchers.lock()
+            && let Some(list) = watchers.get_mut(&self.report_id)
+        {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                watchers.remove(&self.report_id);
+            }
+        }
+    }
 }
 
 /// The shared listener: started on first use, stopped when the last [`Archive`] clone drops.
 #[derive(Default)]
 pub(crate) struct Hub {
-    sender: OnceCell<broadcast::Sender<Wake>>,
+    registry: OnceCell<Arc<Registry>>,
     task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
@@ -47,6 +123,50 @@ impl Drop for Hub {
         {
             task.abort();
         }
+    }
+}
+
+/// An `events` row as `row_to_json` writes it in a notification.
+#[derive(Deserialize)]
+struct NotifiedEvent {
+    seq: i64,
+    report_id: Uuid,
+    stage: String,
+    attempt: i32,
+    status: String,
+    outcome: String,
+    detail: Option<String>,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+}
+
+impl NotifiedEvent {
+    fn into_event(self) -> Option<Event> {
+        Some(Event {
+            seq: self.seq,
+            report_id: self.report_id,
+            stage: Stage::from_id(&self.stage)?,
+            attempt: u32::try_from(self.attempt).ok()?,
+            status: Status::from_id(&self.status)?,
+            outcome: Outcome::from_id(&self.outcome)?,
+            detail: self.detail,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            recorded_at: self.recorded_at,
+        })
+    }
+}
+
+/// What a notification's payload says: the event, or only whose it is.
+fn parse_payload(payload: &str) -> Option<(Uuid, Wake)> {
+    if payload.starts_with('{') {
+        let event = serde_json::from_str::<NotifiedEvent>(payload)
+            .ok()?
+            .into_event()?;
+        Some((event.report_id, Wake::Event(Arc::new(event))))
+    } else {
+        Some((Uuid::parse_str(payload).ok()?, Wake::Report))
     }
 }
 
@@ -73,11 +193,11 @@ impl Archive {
         })
     }
 
-    /// Subscribes to the shared listener, starting it on first use.
-    async fn subscribe(&self) -> Result<broadcast::Receiver<Wake>> {
+    /// Registers a watcher of `report_id` with the shared listener, starting it on first use.
+    async fn subscribe(&self, report_id: Uuid) -> Result<Registration> {
         let hub = &self.inner.hub;
-        let sender = hub
-            .sender
+        let registry = hub
+            .registry
             .get_or_try_init(|| async {
                 // Its own one-connection pool: the listener holds its connection for good and
                 // must not take one from the shared pool.
@@ -89,15 +209,15 @@ impl Archive {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_lazy_with((*self.pool().connect_options()).clone());
                 let listener = open_listener(&pool).await?;
-                let (sender, _) = broadcast::channel(1024);
-                let task = tokio::spawn(relay(pool, listener, sender.clone()));
+                let registry = Arc::new(Registry::default());
+                let task = tokio::spawn(relay(pool, listener, registry.clone()));
                 if let Ok(mut slot) = hub.task.lock() {
                     *slot = Some(task.abort_handle());
                 }
-                Ok::<_, ArchiveError>(sender)
+                Ok::<_, ArchiveError>(registry)
             })
             .await?;
-        Ok(sender.subscribe())
+        Ok(registry.register(report_id))
     }
 }
 
@@ -113,18 +233,17 @@ async fn open_listener(pool: &PgPool) -> Result<PgListener> {
     Ok(listener)
 }
 
-/// Forwards notifications to the watchers until aborted, replacing the listener when its
-/// connection fails. Whenever notifications may have been lost (a reconnection), every
-/// watcher is told to re-read.
-async fn relay(pool: PgPool, listener: PgListener, sender: broadcast::Sender<Wake>) {
+/// Forwards notifications to the watchers of their report until aborted, replacing the
+/// listener when its connection fails. Whenever notifications may have been lost (a
+/// reconnection), every watcher is told to re-read.
+async fn relay(pool: PgPool, listener: PgListener, registry: Arc<Registry>) {
     let mut listener = Some(listener);
     loop {
         let Some(current) = listener.as_mut() else {
             match open_listener(&pool).await {
                 Ok(fresh) => {
                     listener = Some(fresh);
-                    // No receiver is fine: nobody is watching right now.
-                    let _ = sender.send(Wake::All);
+                    registry.wake_all();
                 }
                 Err(error) => {
                     tracing::warn!(%error, "event listener cannot reconnect; retrying");
@@ -135,20 +254,18 @@ async fn relay(pool: PgPool, listener: PgListener, sender: broadcast::Sender<Wak
         };
         match current.try_recv().await {
             Ok(Some(notification)) => {
-                if let Ok(report_id) = Uuid::parse_str(notification.payload()) {
-                    let _ = sender.send(Wake::Report(report_id));
+                if let Some((report_id, wake)) = parse_payload(notification.payload()) {
+                    registry.wake(report_id, &wake);
                 }
             }
             // sqlx re-established the connection and re-issued LISTEN.
-            Ok(None) => {
-                let _ = sender.send(Wake::All);
-            }
+            Ok(None) => registry.wake_all(),
             // E.g. the server terminated the backend: sqlx keeps the dead connection, so start
             // over with a new listener.
             Err(error) => {
                 tracing::warn!(%error, "event listener lost its connection; reconnecting");
                 listener = None;
-                let _ = sender.send(Wake::All);
+                registry.wake_all();
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -158,7 +275,7 @@ async fn relay(pool: PgPool, listener: PgListener, sender: broadcast::Sender<Wak
 struct Watcher {
     archive: Archive,
     report_id: Uuid,
-    wakes: Option<broadcast::Receiver<Wake>>,
+    wakes: Option<Registration>,
     seen: HashSet<i64>,
     pending: VecDeque<Event>,
     done: bool,
@@ -179,7 +296,7 @@ impl Watcher {
             }
             if self.wakes.is_none() {
                 // Listen first, then read: an event committed after the read is notified.
-                match self.archive.subscribe().await {
+                match self.archive.subscribe(self.report_id).await {
                     Ok(wakes) => self.wakes = Some(wakes),
                     Err(error) => return self.fail(error),
                 }
@@ -189,32 +306,34 @@ impl Watcher {
                 }
                 continue;
             }
-            if self.wait().await {
-                let events = match self.read().await {
-                    Ok(events) => events,
-                    Err(error) => return self.fail(error),
-                };
-                self.take_new(events);
+            match self.wait().await {
+                Wake::Event(event) => self.take_new([Arc::unwrap_or_clone(event)]),
+                Wake::Report | Wake::All => {
+                    let events = match self.read().await {
+                        Ok(events) => events,
+                        Err(error) => return self.fail(error),
+                    };
+                    self.take_new(events);
+                }
             }
         }
     }
 
-    /// Waits for a reason to re-read; false when the wake-up was for another report.
-    async fn wait(&mut self) -> bool {
-        let Some(wakes) = self.wakes.as_mut() else {
-            return true;
+    /// Waits for the next reason to look at the report.
+    async fn wait(&mut self) -> Wake {
+        let Some(registration) = self.wakes.as_mut() else {
+            return Wake::All;
         };
         tokio::select! {
-            wake = wakes.recv() => match wake {
-                Ok(Wake::Report(id)) => id == self.report_id,
-                Ok(Wake::All) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+            wake = registration.receiver.recv() => match wake {
+                Some(wake) => wake,
                 // No listener any more: fall back to polling.
-                Err(broadcast::error::RecvError::Closed) => {
+                None => {
                     tokio::time::sleep(POLL_INTERVAL).await;
-                    true
+                    Wake::All
                 }
             },
-            () = tokio::time::sleep(POLL_INTERVAL) => true,
+            () = tokio::time::sleep(POLL_INTERVAL) => Wake::All,
         }
     }
 
@@ -228,7 +347,7 @@ impl Watcher {
         read_events(&mut connection, self.report_id).await
     }
 
-    fn take_new(&mut self, events: Vec<Event>) {
+    fn take_new(&mut self, events: impl IntoIterator<Item = Event>) {
         for event in events {
             if self.seen.insert(event.seq) {
                 self.pending.push_back(event);

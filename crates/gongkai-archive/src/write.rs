@@ -9,11 +9,9 @@ use crate::types::{
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
 use gongkai_model::{CheckedReport, Observed, TableId};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
+use std::sync::LazyLock;
 use uuid::Uuid;
-
-/// Rows per multi-row INSERT; keeps the bind count far below PostgreSQL's 65535.
-const ROWS_PER_INSERT: usize = 500;
 
 impl Archive {
     /// Records a submitted document as a new report in `RECEIVED`, with its `receive` event
@@ -114,55 +112,72 @@ impl Archive {
         })
     }
 
-    /// Records one run of one stage and moves the report's status as the record says.
+    /// Records one run of one stage and moves the report's status as the record says; returns
+    /// the report's status afterwards.
     ///
     /// Idempotent: a run is identified by (report, stage, attempt, outcome); recording it again
     /// changes nothing. The status never moves back (a late event does not undo a later
     /// stage); `FAILED` also records `detail` as the failure reason, and is left only by a
     /// later `Succeeded` run (a redriven message). `status: Some(ARCHIVED)` is refused: use
     /// [`Archive::archive_checked`], which writes the content with it.
+    ///
+    /// One statement, so one round trip and its own transaction: the report's row is locked,
+    /// the next status computed by `TRANSITION_SQL` (status never moves back; checked against
+    /// a plain Rust statement of the rule by a test), the event inserted and announced, the status updated.
     #[tracing::instrument(name = "archive.record_event", skip_all, fields(%report_id, stage = %record.stage, attempt = record.attempt))]
-    pub async fn record_event(&self, report_id: Uuid, record: &EventRecord) -> Result<()> {
+    pub async fn record_event(&self, report_id: Uuid, record: &EventRecord) -> Result<Status> {
         if record.status == Some(Status::Archived) {
             return Err(ArchiveError::InvalidArgument(
                 "ARCHIVED is set by archive_checked, together with the archived content".into(),
             ));
         }
-        if record.attempt == 0 {
-            return Err(ArchiveError::InvalidArgument(
-                "attempts are counted from 1".into(),
-            ));
-        }
+        let attempt = i32::try_from(record.attempt)
+            .ok()
+            .filter(|a| *a >= 1)
+            .ok_or_else(|| ArchiveError::InvalidArgument("attempts are counted from 1".into()))?;
         const CONTEXT: &str = "recording an event";
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(ArchiveError::db(CONTEXT))?;
-        let current = lock_status(&mut tx, report_id).await?;
-        let next = transition(current, record.status, record.outcome);
-        if insert_event(&mut tx, report_id, record, next).await? && next != current {
-            let (failure_stage, failure_reason) = if next == Status::Failed {
-                (Some(record.stage.as_str()), record.detail.as_deref())
-            } else {
-                (None, None)
-            };
-            sqlx::query(
-                "UPDATE reports SET status = $2, failure_stage = $3, failure_reason = $4, \
-                   updated_at = now(), \
-                   finished_at = CASE WHEN $2 = 'FAILED' THEN now() ELSE NULL END \
-                 WHERE report_id = $1",
+        static STATEMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "WITH current AS ( \
+               SELECT status FROM reports WHERE report_id = $1 FOR UPDATE), \
+             next AS ( \
+               SELECT status AS current, {TRANSITION_SQL} AS next FROM current), \
+             inserted AS ( \
+               INSERT INTO events (report_id, stage, attempt, status, outcome, detail, \
+                 started_at, finished_at) \
+               SELECT $1, $2, $3, next.next, $5, $6, $7, $8 FROM next \
+               ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING *), \
+             updated AS ( \
+               UPDATE reports SET status = next.next, \
+                 failure_stage = CASE WHEN next.next = 'FAILED' THEN $2 END, \
+                 failure_reason = CASE WHEN next.next = 'FAILED' THEN $6 END, \
+                 updated_at = now(), \
+                 finished_at = CASE WHEN next.next = 'FAILED' THEN now() END \
+               FROM next \
+               WHERE reports.report_id = $1 AND next.next <> next.current \
+                 AND EXISTS (SELECT 1 FROM inserted) \
+               RETURNING 1), \
+             {NOTIFY_INSERTED_SQL} \
+             SELECT next.next, (SELECT count(*) FROM notified) AS notified FROM next"
             )
+        });
+        let row: Option<(String, i64)> = sqlx::query_as(STATEMENT.as_str())
             .bind(report_id)
-            .bind(next.as_str())
-            .bind(failure_stage)
-            .bind(failure_reason)
-            .execute(&mut *tx)
+            .bind(record.stage.as_str())
+            .bind(attempt)
+            .bind(record.status.map(Status::as_str))
+            .bind(record.outcome.as_str())
+            .bind(&record.detail)
+            .bind(record.started_at)
+            .bind(record.finished_at.max(record.started_at))
+            .bind(EVENTS_CHANNEL)
+            .bind(crate::watch::MAX_EVENT_PAYLOAD)
+            .fetch_optional(self.pool())
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
-        }
-        tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
-        Ok(())
+        let (status, _) = row.ok_or(ArchiveError::NotFound { report_id })?;
+        Status::from_id(&status)
+            .ok_or_else(|| ArchiveError::corrupt(report_id, format!("unknown status {status:?}")))
     }
 
     /// Marks the report `FAILED` at `stage` with `reason` (for people: Chinese is welcome),
@@ -175,7 +190,7 @@ impl Archive {
         stage: Stage,
         reason: &str,
         run: StageRun,
-    ) -> Result<()> {
+    ) -> Result<Status> {
         let record = EventRecord {
             stage,
             attempt: run.attempt,
@@ -218,13 +233,17 @@ impl Archive {
             .begin()
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
-        let current = lock_status(&mut tx, report_id).await?;
-        let (version, sha256): (Option<i32>, String) =
-            sqlx::query_as("SELECT version, sha256 FROM reports WHERE report_id = $1")
-                .bind(report_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(ArchiveError::db(CONTEXT))?;
+        let (current, version, sha256): (String, Option<i32>, String) = sqlx::query_as(
+            "SELECT status, version, sha256 FROM reports WHERE report_id = $1 FOR UPDATE",
+        )
+        .bind(report_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ArchiveError::db(CONTEXT))?
+        .ok_or(ArchiveError::NotFound { report_id })?;
+        let current = Status::from_id(&current).ok_or_else(|| {
+            ArchiveError::corrupt(report_id, format!("unknown status {current:?}"))
+        })?;
         let claimed = checked.source.sha256.trim();
         if !claimed.is_empty() && !claimed.eq_ignore_ascii_case(&sha256) {
             return Err(ArchiveError::InvalidArgument(format!(
@@ -289,16 +308,14 @@ impl Archive {
 
         // A report is archived once, so these find nothing; they keep the write exact if an
         // operator reset a report's status by hand.
-        for statement in [
-            "DELETE FROM cells WHERE report_id = $1",
-            "DELETE FROM findings WHERE report_id = $1",
-        ] {
-            sqlx::query(statement)
-                .bind(report_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(ArchiveError::db(CONTEXT))?;
-        }
+        sqlx::query(
+            "WITH cells_gone AS (DELETE FROM cells WHERE report_id = $1) \
+             DELETE FROM findings WHERE report_id = $1",
+        )
+        .bind(report_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ArchiveError::db(CONTEXT))?;
         insert_cells(&mut tx, report_id, checked).await?;
         insert_findings(&mut tx, report_id, checked).await?;
 
@@ -324,20 +341,10 @@ fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Locks the report row for the rest of the transaction and returns its status.
-async fn lock_status(tx: &mut PgConnection, report_id: Uuid) -> Result<Status> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM reports WHERE report_id = $1 FOR UPDATE")
-            .bind(report_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ArchiveError::db("locking a report"))?;
-    let status = status.ok_or(ArchiveError::NotFound { report_id })?;
-    Status::from_id(&status)
-        .ok_or_else(|| ArchiveError::corrupt(report_id, format!("unknown status {status:?}")))
-}
-
-/// The status after an event that asks for `requested` with `outcome`, from `current`.
+/// The status after an event that asks for `requested` with `outcome`, from `current`: the
+/// rule `TRANSITION_SQL` applies, written here in Rust to state it plainly and to check the
+/// SQL against (`transition_sql_is_transition`).
+#[cfg(test)]
 fn transition(current: Status, requested: Option<Status>, outcome: Outcome) -> Status {
     fn rank(s: Status) -> u8 {
         match s {
@@ -361,8 +368,31 @@ fn transition(current: Status, requested: Option<Status>, outcome: Outcome) -> S
     }
 }
 
+/// The status transition in SQL (the `transition` of the tests), over the columns `status` (current) and the parameters `$4`
+/// (requested status, NULL for none) and `$5` (outcome).
+const TRANSITION_SQL: &str = "CASE \
+      WHEN $4::text IS NULL OR status = 'ARCHIVED' THEN status \
+      WHEN status = 'FAILED' THEN \
+        CASE WHEN $5 = 'succeeded' AND $4 <> 'FAILED' THEN $4 ELSE status END \
+      WHEN array_position(ARRAY['RECEIVED','PARSED','VALIDATED','FAILED','ARCHIVED'], $4) \
+         > array_position(ARRAY['RECEIVED','PARSED','VALIDATED','FAILED','ARCHIVED'], status) \
+        THEN $4 \
+      ELSE status END";
+
+/// A CTE `notified` that announces the rows of the CTE `inserted` (events) on `$9`: the event
+/// as JSON when it is at most `$10` bytes, else only its report id (see [`crate::watch`]).
+const NOTIFY_INSERTED_SQL: &str = "notified AS ( \
+      SELECT pg_notify($9, CASE WHEN octet_length(row_to_json(inserted)::text) <= $10 \
+                               THEN row_to_json(inserted)::text \
+                               ELSE inserted.report_id::text END) \
+      FROM inserted)";
+
 /// Inserts the event unless this run was recorded already; notifies the watchers on commit.
 /// Returns whether it was new.
+///
+/// One round trip: the notification is sent by the same statement, and carries the event
+/// itself as JSON (see [`crate::watch`]), so that a watcher need not read it back; an event too
+/// large for a notification's 8,000 bytes sends only the report id, and watchers read it.
 async fn insert_event(
     tx: &mut PgConnection,
     report_id: Uuid,
@@ -372,101 +402,133 @@ async fn insert_event(
     const CONTEXT: &str = "recording an event";
     let attempt = i32::try_from(record.attempt)
         .map_err(|_| ArchiveError::InvalidArgument(format!("attempt {}", record.attempt)))?;
-    let seq: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO events (report_id, stage, attempt, status, outcome, detail, started_at, \
-           finished_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING seq",
-    )
-    .bind(report_id)
-    .bind(record.stage.as_str())
-    .bind(attempt)
-    .bind(status_after.as_str())
-    .bind(record.outcome.as_str())
-    .bind(&record.detail)
-    .bind(record.started_at)
-    .bind(record.finished_at.max(record.started_at))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(ArchiveError::db(CONTEXT))?;
-    if seq.is_none() {
-        return Ok(false);
-    }
-    sqlx::query("SELECT pg_notify($1, $2)")
+    static STATEMENT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH inserted AS ( \
+           INSERT INTO events (report_id, stage, attempt, status, outcome, detail, started_at, \
+             finished_at) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+           ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING *), \
+         {NOTIFY_INSERTED_SQL} \
+         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)"
+        )
+    });
+    let (inserted, _): (i64, i64) = sqlx::query_as(STATEMENT.as_str())
+        .bind(report_id)
+        .bind(record.stage.as_str())
+        .bind(attempt)
+        .bind(status_after.as_str())
+        .bind(record.outcome.as_str())
+        .bind(&record.detail)
+        .bind(record.started_at)
+        .bind(record.finished_at.max(record.started_at))
         .bind(EVENTS_CHANNEL)
-        .bind(report_id.to_string())
-        .execute(&mut *tx)
+        .bind(crate::watch::MAX_EVENT_PAYLOAD)
+        .fetch_one(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
-    Ok(true)
+    Ok(inserted > 0)
 }
 
 /// One `cells` row per cell of t2, t3, t4, numbered in printed order.
+///
+/// One statement whatever the number of cells: the columns go as arrays and `unnest` turns them
+/// into rows. A multi-row `VALUES` list has a different text for every row count, so each
+/// report's insert was parsed and planned anew (and its thousands of parameters bound one by
+/// one); this statement is prepared once per connection. Positions go as JSON text and the
+/// candidates as array literals, because PostgreSQL arrays cannot nest arrays of different
+/// lengths.
 async fn insert_cells(
     tx: &mut PgConnection,
     report_id: Uuid,
     checked: &CheckedReport,
 ) -> Result<()> {
-    let mut rows = Vec::new();
+    let count: usize = TableId::ALL
+        .iter()
+        .filter_map(|table| checked.report.tables.get(*table))
+        .map(|rows| rows.values().map(|columns| columns.len()).sum::<usize>())
+        .sum();
+    if count == 0 {
+        return Ok(());
+    }
+    let mut tables = Vec::with_capacity(count);
+    let mut row_keys = Vec::with_capacity(count);
+    let mut column_keys = Vec::with_capacity(count);
+    let mut values = Vec::with_capacity(count);
+    let mut texts = Vec::with_capacity(count);
+    let mut states = Vec::with_capacity(count);
+    let mut units = Vec::with_capacity(count);
+    let mut positions = Vec::with_capacity(count);
+    let mut candidates = Vec::with_capacity(count);
     for table in TableId::ALL {
         let Some(cells) = checked.report.tables.get(table) else {
             continue;
         };
         for (row_key, columns) in cells {
             for (column_key, cell) in columns {
-                rows.push((table, row_key, column_key, cell));
+                tables.push(table.as_str());
+                row_keys.push(row_key.as_str());
+                column_keys.push(column_key.as_str());
+                values.push(cell.value);
+                texts.push(cell.text.as_str());
+                states.push(cell.state.as_str());
+                units.push(cell.unit.as_deref());
+                positions.push(match &cell.position {
+                    Some(p) => Some(serde_json::to_string(p).map_err(|source| {
+                        ArchiveError::Serialize {
+                            what: "a cell position",
+                            source,
+                        }
+                    })?),
+                    None => None,
+                });
+                candidates.push(array_literal(&cell.candidates));
             }
         }
     }
-    for (chunk_index, chunk) in rows.chunks(ROWS_PER_INSERT).enumerate() {
-        let mut positions = Vec::with_capacity(chunk.len());
-        for (_, _, _, cell) in chunk {
-            positions.push(match &cell.position {
-                Some(p) => {
-                    Some(
-                        serde_json::to_value(p).map_err(|source| ArchiveError::Serialize {
-                            what: "a cell position",
-                            source,
-                        })?,
-                    )
-                }
-                None => None,
-            });
-        }
-        let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(
-            "INSERT INTO cells (report_id, table_id, row_key, column_key, ordinal, value, text, \
-               state, unit, position, candidates) ",
-        );
-        let base = chunk_index * ROWS_PER_INSERT;
-        insert.push_values(
-            chunk.iter().zip(positions).enumerate(),
-            |mut values, (i, ((table, row_key, column_key, cell), position))| {
-                values
-                    .push_bind(report_id)
-                    .push_bind(table.as_str())
-                    .push_bind(row_key.as_str())
-                    .push_bind(column_key.as_str())
-                    .push_bind(i32::try_from(base + i).unwrap_or(i32::MAX))
-                    .push_bind(cell.value)
-                    .push_bind(cell.text.as_str())
-                    .push_bind(cell.state.as_str())
-                    .push_bind(cell.unit.as_deref())
-                    .push_bind(position.map(sqlx::types::Json))
-                    .push_bind(cell.candidates.clone());
-            },
-        );
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(ArchiveError::db("archiving cells"))?;
-    }
+    sqlx::query(
+        "INSERT INTO cells (report_id, table_id, row_key, column_key, ordinal, value, text, \
+           state, unit, position, candidates) \
+         SELECT $1, c.table_id, c.row_key, c.column_key, (c.ordinal - 1)::integer, c.value, \
+           c.text, c.state, c.unit, c.position::jsonb, c.candidates::numeric[] \
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], \
+                     $7::text[], $8::text[], $9::text[], $10::text[]) \
+           WITH ORDINALITY AS c(table_id, row_key, column_key, value, text, state, unit, \
+                                position, candidates, ordinal)",
+    )
+    .bind(report_id)
+    .bind(tables)
+    .bind(row_keys)
+    .bind(column_keys)
+    .bind(values)
+    .bind(texts)
+    .bind(states)
+    .bind(units)
+    .bind(positions)
+    .bind(candidates)
+    .execute(&mut *tx)
+    .await
+    .map_err(ArchiveError::db("archiving cells"))?;
     Ok(())
 }
 
-fn observed_json(o: &Option<Observed>) -> Result<Option<serde_json::Value>> {
+/// `{1,2.5}`: a PostgreSQL array literal of exact decimals (their `Display` is exact).
+fn array_literal(numbers: &[rust_decimal::Decimal]) -> String {
+    let mut literal = String::with_capacity(2 + numbers.len() * 4);
+    literal.push('{');
+    for (i, number) in numbers.iter().enumerate() {
+        if i > 0 {
+            literal.push(',');
+        }
+        literal.push_str(&number.to_string());
+    }
+    literal.push('}');
+    literal
+}
+
+fn observed_json(o: &Option<Observed>) -> Result<Option<String>> {
     o.as_ref()
-        .map(serde_json::to_value)
+        .map(serde_json::to_string)
         .transpose()
         .map_err(|source| ArchiveError::Serialize {
             what: "a finding's expected or actual value",
@@ -474,49 +536,61 @@ fn observed_json(o: &Option<Observed>) -> Result<Option<serde_json::Value>> {
         })
 }
 
-/// One `findings` row per finding, in the rule set's order, with the rules version.
+/// One `findings` row per finding, in the rule set's order, with the rules version; one
+/// statement, as for the cells.
 async fn insert_findings(
     tx: &mut PgConnection,
     report_id: Uuid,
     checked: &CheckedReport,
 ) -> Result<()> {
-    for (chunk_index, chunk) in checked.findings.chunks(ROWS_PER_INSERT).enumerate() {
-        let mut observed = Vec::with_capacity(chunk.len());
-        for finding in chunk {
-            observed.push((
-                observed_json(&finding.expected)?,
-                observed_json(&finding.actual)?,
-            ));
-        }
-        let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(
-            "INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
-               column_key, expected, actual, message, message_en, rules_version) ",
-        );
-        let base = chunk_index * ROWS_PER_INSERT;
-        insert.push_values(
-            chunk.iter().zip(observed).enumerate(),
-            |mut values, (i, (finding, (expected, actual)))| {
-                values
-                    .push_bind(report_id)
-                    .push_bind(i32::try_from(base + i).unwrap_or(i32::MAX))
-                    .push_bind(finding.rule.as_str())
-                    .push_bind(finding.severity.as_str())
-                    .push_bind(finding.table.map(TableId::as_str))
-                    .push_bind(finding.row.as_deref())
-                    .push_bind(finding.column.as_deref())
-                    .push_bind(expected.map(sqlx::types::Json))
-                    .push_bind(actual.map(sqlx::types::Json))
-                    .push_bind(finding.message.as_str())
-                    .push_bind(finding.message_en.as_deref())
-                    .push_bind(checked.rules_version.as_str());
-            },
-        );
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(ArchiveError::db("archiving findings"))?;
+    let findings = &checked.findings;
+    if findings.is_empty() {
+        return Ok(());
     }
+    let mut rules = Vec::with_capacity(findings.len());
+    let mut severities = Vec::with_capacity(findings.len());
+    let mut tables = Vec::with_capacity(findings.len());
+    let mut rows = Vec::with_capacity(findings.len());
+    let mut columns = Vec::with_capacity(findings.len());
+    let mut expected = Vec::with_capacity(findings.len());
+    let mut actual = Vec::with_capacity(findings.len());
+    let mut messages = Vec::with_capacity(findings.len());
+    let mut messages_en = Vec::with_capacity(findings.len());
+    for finding in findings {
+        rules.push(finding.rule.as_str());
+        severities.push(finding.severity.as_str());
+        tables.push(finding.table.map(TableId::as_str));
+        rows.push(finding.row.as_deref());
+        columns.push(finding.column.as_deref());
+        expected.push(observed_json(&finding.expected)?);
+        actual.push(observed_json(&finding.actual)?);
+        messages.push(finding.message.as_str());
+        messages_en.push(finding.message_en.as_deref());
+    }
+    sqlx::query(
+        "INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
+           column_key, expected, actual, message, message_en, rules_version) \
+         SELECT $1, (f.ordinal - 1)::integer, f.rule, f.severity, f.table_id, f.row_key, \
+           f.column_key, f.expected::jsonb, f.actual::jsonb, f.message, f.message_en, $11 \
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                     $8::text[], $9::text[], $10::text[]) \
+           WITH ORDINALITY AS f(rule, severity, table_id, row_key, column_key, expected, \
+                                actual, message, message_en, ordinal)",
+    )
+    .bind(report_id)
+    .bind(rules)
+    .bind(severities)
+    .bind(tables)
+    .bind(rows)
+    .bind(columns)
+    .bind(expected)
+    .bind(actual)
+    .bind(messages)
+    .bind(messages_en)
+    .bind(checked.rules_version.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(ArchiveError::db("archiving findings"))?;
     Ok(())
 }
 
@@ -535,5 +609,57 @@ mod tests {
         assert_eq!(transition(Archived, Some(Failed), Failure), Archived);
         assert_eq!(transition(Failed, Some(Parsed), Retrying), Failed);
         assert_eq!(transition(Failed, Some(Parsed), Succeeded), Parsed);
+    }
+
+    /// The SQL of the status transition agrees with its Rust statement for every current
+    /// status, requested status and outcome.
+    #[tokio::test]
+    async fn transition_sql_is_transition() {
+        use sqlx::Connection as _;
+        if std::env::var_os("GONGKAI_SKIP_SERVICE_TESTS").is_some() {
+            eprintln!("GONGKAI_SKIP_SERVICE_TESTS is set: not checking the SQL transition");
+            return;
+        }
+        let url = format!(
+            "{}/postgres",
+            crate::testing::server_url().trim_end_matches('/')
+        );
+        let mut connection = PgConnection::connect(&url)
+            .await
+            .expect("PostgreSQL must run for this test (or set GONGKAI_SKIP_SERVICE_TESTS)");
+        let statement = format!(
+            "SELECT {TRANSITION_SQL} FROM (SELECT $1::text AS status, $2::text, $3::text) AS s"
+        );
+        let statuses = [
+            Status::Received,
+            Status::Parsed,
+            Status::Validated,
+            Status::Failed,
+            Status::Archived,
+        ];
+        let mut checked = 0;
+        for current in statuses {
+            for requested in statuses.iter().copied().map(Some).chain([None]) {
+                for outcome in [Outcome::Succeeded, Outcome::Retrying, Outcome::Failed] {
+                    let from_sql: String =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(statement.as_str()))
+                            .bind(current.as_str())
+                            .bind("unused")
+                            .bind("unused")
+                            .bind(requested.map(Status::as_str))
+                            .bind(outcome.as_str())
+                            .fetch_one(&mut connection)
+                            .await
+                            .expect("the transition runs");
+                    assert_eq!(
+                        from_sql,
+                        transition(current, requested, outcome).as_str(),
+                        "from {current:?} asked {requested:?} with {outcome:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 5 * 6 * 3);
     }
 }

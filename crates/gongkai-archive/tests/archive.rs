@@ -195,7 +195,9 @@ async fn connect_creates_the_database_and_migrations_apply_once() {
             .unwrap()
     };
     let before = migrations(a.clone()).await;
-    assert_eq!(before, 1);
+    let embedded = i64::try_from(sqlx::migrate!("./migrations").iter().count()).unwrap();
+    assert!(embedded >= 2, "the embedded migrations are found");
+    assert_eq!(before, embedded);
     drop(b);
     let again = Archive::connect(db.url()).await.unwrap();
     assert_eq!(migrations(again.clone()).await, before);
@@ -1103,6 +1105,65 @@ async fn watch_ends_on_failure_and_reports_unknown_ids() {
     assert!(
         matches!(&items[0], Err(ArchiveError::NotFound { report_id }) if *report_id == unknown)
     );
+}
+
+/// Events travel in their notification, but one too large for a notification (a long failure
+/// reason) is announced by report id only: the watcher reads it back whole.
+#[tokio::test]
+async fn watch_delivers_events_too_large_for_a_notification() {
+    let (_db, archive) = fresh("archive_watch_large").await;
+    let id = archive
+        .record_submission(&submission("wl", None))
+        .await
+        .unwrap()
+        .report_id;
+    let watcher = {
+        let archive = archive.clone();
+        tokio::spawn(async move {
+            let events: Vec<_> = archive.watch(id).collect().await;
+            events
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    archive
+        .record_event(
+            id,
+            &event(Stage::Parse, Some(Status::Parsed), Outcome::Succeeded, 1),
+        )
+        .await
+        .unwrap();
+    let reason = "表格无法识别；".repeat(1_500);
+    assert!(reason.len() > 8_000);
+    archive
+        .archive_failed(
+            id,
+            Stage::Validate,
+            &reason,
+            StageRun {
+                attempt: 1,
+                ..StageRun::now()
+            },
+        )
+        .await
+        .unwrap();
+    let events: Vec<_> = watcher
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let seen: Vec<_> = events.iter().map(|e| (e.stage, e.status)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Stage::Receive, Status::Received),
+            (Stage::Parse, Status::Parsed),
+            (Stage::Validate, Status::Failed),
+        ]
+    );
+    assert_eq!(events[2].detail.as_deref(), Some(reason.as_str()));
+    assert_eq!(events[1].report_id, id);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
 }
 
 #[tokio::test]

@@ -126,8 +126,15 @@ impl StageContext {
         }
     }
 
-    async fn skip_if_archived(&self, report_id: Uuid) -> Result<bool, Step> {
-        match self.archive.status(report_id).await {
+    /// Whether the report was archived already, asked only of a message that may have been
+    /// handled before (redelivered, or a retry): a first delivery of a report that an earlier
+    /// copy of the message took to the end is caught by [`StageContext::record`]'s answer, one
+    /// round trip fewer for every other report.
+    async fn skip_if_archived(&self, incoming: &Incoming) -> Result<bool, Step> {
+        if !incoming.redelivered && incoming.message.attempt == 0 {
+            return Ok(false);
+        }
+        match self.archive.status(incoming.message.report_id).await {
             Ok(status) => Ok(status == Status::Archived),
             Err(error) => Err(from_archive(error)),
         }
@@ -141,7 +148,7 @@ impl StageContext {
         status: Option<Status>,
         outcome: EventOutcome,
         detail: Option<String>,
-    ) -> Result<(), ArchiveError> {
+    ) -> Result<Status, ArchiveError> {
         let record = EventRecord {
             stage: archive_stage(stage),
             attempt: run.attempt,
@@ -224,7 +231,7 @@ impl StageContext {
             .archive_failed(message.report_id, archive_stage(stage), reason, run)
             .await
         {
-            Ok(()) => Step::ReportFailed,
+            Ok(_) => Step::ReportFailed,
             Err(error) => from_archive(error),
         }
     }
@@ -232,7 +239,7 @@ impl StageContext {
     async fn parse(&self, incoming: &Incoming, publisher: &Publisher) -> Step {
         let message = &incoming.message;
         let run = self.run(Stage::Parse, message);
-        match self.skip_if_archived(message.report_id).await {
+        match self.skip_if_archived(incoming).await {
             Ok(true) => return Step::AlreadyArchived,
             Ok(false) => {}
             Err(step) => return step,
@@ -299,7 +306,7 @@ impl StageContext {
         {
             return step;
         }
-        if let Err(error) = self
+        match self
             .record(
                 Stage::Parse,
                 message,
@@ -310,7 +317,10 @@ impl StageContext {
             )
             .await
         {
-            return from_archive(error);
+            // An earlier copy of this message went all the way.
+            Ok(Status::Archived) => return Step::AlreadyArchived,
+            Ok(_) => {}
+            Err(error) => return from_archive(error),
         }
         match self.publish(publisher, Stage::Validate, incoming).await {
             Ok(()) => Step::Done,
@@ -321,7 +331,7 @@ impl StageContext {
     async fn validate(&self, incoming: &Incoming, publisher: &Publisher) -> Step {
         let message = &incoming.message;
         let run = self.run(Stage::Validate, message);
-        match self.skip_if_archived(message.report_id).await {
+        match self.skip_if_archived(incoming).await {
             Ok(true) => return Step::AlreadyArchived,
             Ok(false) => {}
             Err(step) => return step,
@@ -389,7 +399,7 @@ impl StageContext {
             "{} error(s), {} warning(s)",
             checked.summary.errors, checked.summary.warnings
         );
-        if let Err(error) = self
+        match self
             .record(
                 Stage::Validate,
                 message,
@@ -400,7 +410,9 @@ impl StageContext {
             )
             .await
         {
-            return from_archive(error);
+            Ok(Status::Archived) => return Step::AlreadyArchived,
+            Ok(_) => {}
+            Err(error) => return from_archive(error),
         }
         match self.publish(publisher, Stage::Archive, incoming).await {
             Ok(()) => Step::Done,
