@@ -2,6 +2,12 @@
 //! `Archive::archive_checked`, ARCHIVED; idempotent). Stateless; any number of replicas.
 //! SIGTERM: finishes the messages in hand, then exits 0.
 
+/// mimalloc instead of glibc's allocator: the pipeline allocates and frees many short-lived
+/// buffers (JSON artefacts, rows, frames) on several threads, and glibc's malloc/free with its
+/// consolidation was 13 % of the CPU of `gongkai up` under `gongkai bench` (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use gongkai_telemetry::Service;
 use gongkai_workers::{WorkerArgs, WorkerConfig, run_archive_worker, termination_signal};

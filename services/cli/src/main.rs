@@ -5,6 +5,12 @@
 //! returns the process exit code it wants; an error that escapes a command is printed on
 //! standard error and exits with 2.
 
+/// mimalloc instead of glibc's allocator: the pipeline allocates and frees many short-lived
+/// buffers (JSON artefacts, rows, frames) on several threads, and glibc's malloc/free with its
+/// consolidation was 13 % of the CPU of `gongkai up` under `gongkai bench` (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod check;
 mod client;
