@@ -8,8 +8,11 @@
 //! (idempotent; concurrent services serialise on sqlx's advisory lock) and opens a pool. Then:
 //!
 //! * the gateway calls [`Archive::record_submission`] (duplicate detection by bytes and by
-//!   idempotency key, race-free), [`Archive::get_report`], [`Archive::list_reports`],
-//!   [`Archive::document_ref`], [`Archive::status`] and streams [`Archive::watch`];
+//!   idempotency key, race-free), [`Archive::mark_queued`] once the broker confirmed the
+//!   report's message, [`Archive::unqueued`] to find the reports it must queue again (it
+//!   stopped between recording and publishing), [`Archive::get_report`],
+//!   [`Archive::list_reports`], [`Archive::document_ref`], [`Archive::status`] and streams
+//!   [`Archive::watch`];
 //! * the workers call [`Archive::record_event`] after each stage run,
 //!   [`Archive::previous_year`] for the X-* rules, and [`Archive::archive_checked`] or
 //!   [`Archive::archive_failed`] at the end.
@@ -21,7 +24,7 @@
 //!
 //! | table | key | holds |
 //! |---|---|---|
-//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
+//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time, `queued_at`: when its first message was confirmed), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
 //! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
 //! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
 //! | `cells` | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order |
@@ -74,7 +77,7 @@ pub use error::{ArchiveError, Result};
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
     Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
-    ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted,
+    ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted, Unqueued,
 };
 pub use watch::POLL_INTERVAL;
 

@@ -202,6 +202,16 @@ impl StageRun {
     }
 }
 
+/// A report recorded but never queued: what the gateway needs to publish its parse message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unqueued {
+    pub report_id: Uuid,
+    pub sha256: String,
+    pub blob_key: String,
+    pub filename: String,
+    pub source_system: Option<String>,
+}
+
 /// A recorded event, as [`crate::Archive::watch`] and [`StoredReport::events`] give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {

@@ -4,7 +4,7 @@
 
 use crate::error::{ArchiveError, Result};
 use crate::types::{
-    Archived, EventRecord, NewSubmission, Outcome, Stage, StageRun, Status, Submitted,
+    Archived, EventRecord, NewSubmission, Outcome, Stage, StageRun, Status, Submitted, Unqueued,
 };
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
@@ -178,6 +178,57 @@ impl Archive {
         let (status, _) = row.ok_or(ArchiveError::NotFound { report_id })?;
         Status::from_id(&status)
             .ok_or_else(|| ArchiveError::corrupt(report_id, format!("unknown status {status:?}")))
+    }
+
+    /// Notes that the parse messages of `report_ids` were confirmed by the broker, so that
+    /// [`Archive::unqueued`] leaves them alone. Idempotent; unknown ids are ignored.
+    pub async fn mark_queued(&self, report_ids: &[Uuid]) -> Result<()> {
+        if report_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE reports SET queued_at = now() \
+             WHERE report_id = ANY($1) AND queued_at IS NULL",
+        )
+        .bind(report_ids)
+        .execute(self.pool())
+        .await
+        .map_err(ArchiveError::db("noting queued reports"))?;
+        Ok(())
+    }
+
+    /// Reports still `RECEIVED` whose message was never confirmed, received more than
+    /// `older_than` ago (long enough for a gateway to have published and noted them), oldest
+    /// first, at most `limit`.
+    pub async fn unqueued(
+        &self,
+        older_than: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Unqueued>> {
+        let older_than = chrono::Duration::from_std(older_than)
+            .map_err(|_| ArchiveError::InvalidArgument("the age is too large".into()))?;
+        let rows: Vec<(Uuid, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT report_id, sha256, blob_key, filename, source_system FROM reports \
+             WHERE queued_at IS NULL AND status = 'RECEIVED' AND received_at < $1 \
+             ORDER BY received_at LIMIT $2",
+        )
+        .bind(Utc::now() - older_than)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(ArchiveError::db("finding unqueued reports"))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(report_id, sha256, blob_key, filename, source_system)| Unqueued {
+                    report_id,
+                    sha256,
+                    blob_key,
+                    filename,
+                    source_system,
+                },
+            )
+            .collect())
     }
 
     /// Marks the report `FAILED` at `stage` with `reason` (for people: Chinese is welcome),

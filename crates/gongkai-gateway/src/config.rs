@@ -42,6 +42,10 @@ pub struct GatewayConfig {
     /// Size of the archive connection pool.
     #[arg(long, env = "GATEWAY_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
+    /// A report recorded but not queued after this many seconds (the gateway stopped before
+    /// publishing it, or the broker never confirmed) is queued by the recovery sweep.
+    #[arg(long, env = "REQUEUE_AFTER_SECS", default_value_t = 60)]
+    pub requeue_after_secs: u64,
     /// Where `/metrics` and `/healthz` are served; `off` for nowhere.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: MetricsAddr,
@@ -75,12 +79,23 @@ impl GatewayConfig {
             confirm_timeout_ms: 5000,
             archive_timeout_ms: 8000,
             db_pool: 16,
+            requeue_after_secs: 60,
             metrics_addr: MetricsAddr(None),
         }
     }
 
     pub fn confirm_timeout(&self) -> Duration {
         Duration::from_millis(self.confirm_timeout_ms.max(1))
+    }
+
+    pub fn requeue_after(&self) -> Duration {
+        Duration::from_secs(self.requeue_after_secs.max(1))
+    }
+
+    /// How often the recovery sweep looks: a fraction of [`GatewayConfig::requeue_after`],
+    /// between one second and half a minute.
+    pub fn requeue_interval(&self) -> Duration {
+        (self.requeue_after() / 2).clamp(Duration::from_secs(1), Duration::from_secs(30))
     }
 
     pub fn archive_timeout(&self) -> Duration {

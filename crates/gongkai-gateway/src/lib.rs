@@ -9,6 +9,7 @@
 mod config;
 mod convert;
 mod error;
+mod outbox;
 mod service;
 
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
@@ -36,6 +37,8 @@ pub struct Gateway {
     broker: Broker,
     metrics: Metrics,
     health: Health,
+    /// The input of the queued-notes writer, started by [`Gateway::serve_on`].
+    queued_notes: tokio::sync::mpsc::UnboundedReceiver<uuid::Uuid>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -65,8 +68,15 @@ impl Gateway {
         let health = Health::new(&["amqp", "postgres"]).with_metrics(&metrics);
         health.set("amqp", true);
         health.set("postgres", true);
-        let service =
-            ReportServiceImpl::new(&config, blobs, archive, publisher, Some(metrics.clone()));
+        let (queued, queued_notes) = outbox::QueuedNotes::new();
+        let service = ReportServiceImpl::new(
+            &config,
+            blobs,
+            archive,
+            publisher,
+            Some(metrics.clone()),
+            queued,
+        );
         tracing::info!(
             blob_store = service.blobs.location(),
             max_report_bytes = config.max_report_bytes,
@@ -78,6 +88,7 @@ impl Gateway {
             broker,
             metrics,
             health,
+            queued_notes,
         })
     }
 
@@ -109,21 +120,35 @@ impl Gateway {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
+        let Gateway {
+            config,
+            service,
+            broker,
+            metrics,
+            health,
+            queued_notes,
+        } = self;
+        let notes_writer = tokio::spawn(outbox::write_notes(service.archive.clone(), queued_notes));
+        let sweeper = tokio::spawn(outbox::sweep(
+            service.archive.clone(),
+            service.publisher.clone(),
+            config.clone(),
+        ));
         let monitor = tokio::spawn(monitor_health(
-            self.broker.clone(),
-            self.service.archive.clone(),
-            self.health.clone(),
+            broker.clone(),
+            service.archive.clone(),
+            health.clone(),
             health_reporter,
         ));
 
-        let limit = self.config.max_decoding_message_size();
-        let reports = ReportServiceServer::new(self.service.clone())
+        let limit = config.max_decoding_message_size();
+        let reports = ReportServiceServer::new(service.clone())
             .max_decoding_message_size(limit)
             .max_encoding_message_size(usize::MAX);
         let local = listener.local_addr().ok();
         tracing::info!(addr = ?local, "gateway serving gRPC");
         let result = tonic::transport::Server::builder()
-            .layer(GrpcTelemetryLayer::new(self.metrics.clone()))
+            .layer(GrpcTelemetryLayer::new(metrics.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -134,7 +159,17 @@ impl Gateway {
             )
             .await;
         monitor.abort();
-        self.broker.close().await;
+        sweeper.abort();
+        // The notes of the last calls are written before the broker connection closes; the
+        // writer ends once the service (holding the sending end) is gone.
+        drop(service);
+        if tokio::time::timeout(std::time::Duration::from_secs(5), notes_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("queued notes not all written; the recovery sweep will cover them");
+        }
+        broker.close().await;
         tracing::info!("gateway stopped");
         result.map_err(GatewayError::from)
     }

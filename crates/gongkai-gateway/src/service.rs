@@ -6,6 +6,7 @@
 use crate::config::GatewayConfig;
 use crate::convert;
 use crate::error::{archive_status, blob_status, publish_status, timeout_status};
+use crate::outbox::QueuedNotes;
 use bytes::Bytes;
 use chrono::Utc;
 use futures::stream::{BoxStream, StreamExt};
@@ -38,6 +39,8 @@ pub struct ReportServiceImpl {
     pub(crate) metrics: Option<Metrics>,
     pub(crate) max_report_bytes: usize,
     pub(crate) archive_timeout: Duration,
+    /// Where confirmed publishes are noted (see [`crate::outbox`]).
+    pub(crate) queued: QueuedNotes,
 }
 
 impl std::fmt::Debug for ReportServiceImpl {
@@ -56,8 +59,10 @@ impl ReportServiceImpl {
         archive: Archive,
         publisher: Publisher,
         metrics: Option<Metrics>,
+        queued: QueuedNotes,
     ) -> ReportServiceImpl {
         ReportServiceImpl {
+            queued,
             blobs,
             archive,
             publisher: publisher.with_timeout(config.confirm_timeout()),
@@ -235,6 +240,7 @@ impl ReportServiceImpl {
             .await
         {
             Ok(()) => {
+                self.queued.note(message.report_id);
                 if let Some(metrics) = &self.metrics {
                     metrics.published(Stage::Parse.as_str());
                 }

@@ -320,3 +320,111 @@ async fn an_unreadable_document_ends_failed_with_a_reason() {
     }
     gw.stop().await;
 }
+
+/// A sample report of the project's own `samples/`.
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../samples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// What a gateway that stopped between recording a submission and publishing its message
+/// leaves behind (the bytes stored, the report RECEIVED, no message): the recovery sweep of a
+/// running gateway queues it, and it is archived once. A report submitted normally is noted as
+/// queued, so the sweep leaves it alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_recorded_but_never_queued_is_queued_by_the_sweep() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("sweep", |config| config.requeue_after_secs = 1).await;
+    let archive = gongkai_archive::Archive::connect(gw.db.url())
+        .await
+        .unwrap();
+    let blobs = gongkai_blob::BlobStore::open(&gw.config.blob_store).unwrap();
+    let bytes = sample("yunxi-2023.txt");
+    let stored = blobs.put_content(bytes::Bytes::from(bytes)).await.unwrap();
+    let stranded = archive
+        .record_submission(&gongkai_archive::NewSubmission {
+            sha256: stored.sha256.clone(),
+            idempotency_key: None,
+            filename: "yunxi-2023.txt".to_owned(),
+            media_type: None,
+            size_bytes: stored.size,
+            blob_key: stored.key.clone(),
+            source_system: Some("crashed-gateway".to_owned()),
+            received_at: chrono::Utc::now() - chrono::Duration::seconds(5),
+        })
+        .await
+        .unwrap()
+        .report_id;
+
+    let (stop, workers) = start_workers(&gw);
+    let mut client = gw.client().await;
+    let events = watch_to_end(&mut client, &stranded.to_string()).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        last.status,
+        v1::ReportStatus::Archived as i32,
+        "{events:#?}"
+    );
+    let report = client
+        .get_report(v1::GetReportRequest {
+            report_id: stranded.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.agency.as_deref(), Some("清河市云溪区人民政府"));
+
+    // A normal submission: noted as queued once the broker confirmed it.
+    let submitted = client
+        .submit_report(request(&sample("yunxi-2024.md"), "yunxi-2024.md"))
+        .await
+        .unwrap()
+        .into_inner();
+    let normal = uuid::Uuid::parse_str(&submitted.report_id).unwrap();
+    watch_to_end(&mut client, &submitted.report_id).await;
+    let pool = sqlx::PgPool::connect(gw.db.url()).await.unwrap();
+    let mut noted = false;
+    for _ in 0..100 {
+        let unnoted: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM reports WHERE report_id = ANY($1) AND queued_at IS NULL",
+        )
+        .bind(vec![stranded, normal])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if unnoted == 0 {
+            noted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(noted, "both reports are noted as queued");
+    // Each report was archived once: one archive event each, and nothing left to sweep.
+    let archived: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE stage = 'archive' AND report_id = ANY($1)",
+    )
+    .bind(vec![stranded, normal])
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(archived, 2);
+    assert!(
+        archive
+            .unqueued(Duration::ZERO, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    pool.close().await;
+    stop.send(true).unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    gw.stop().await;
+}
