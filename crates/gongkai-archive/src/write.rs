@@ -41,44 +41,44 @@ impl Archive {
         const CONTEXT: &str = "recording a submission";
         // A conflicting row that vanished between our INSERT and SELECT can only be one that
         // was rolled back; trying again then inserts ours.
+        // One statement on the common path: the report, its `receive` event and the event's
+        // notification, committed together.
+        static STATEMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "WITH new_report AS ( \
+                   INSERT INTO reports (report_id, sha256, idempotency_key, filename, \
+                     media_type, size_bytes, blob_key, source_system, received_at, status, \
+                     updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, 'RECEIVED', now()) \
+                   ON CONFLICT DO NOTHING RETURNING report_id), \
+                 inserted AS ( \
+                   INSERT INTO events (report_id, stage, attempt, status, outcome, started_at, \
+                     finished_at) \
+                   SELECT report_id, 'receive', 1, 'RECEIVED', 'succeeded', $11, \
+                     greatest($11, $12) \
+                   FROM new_report RETURNING *), \
+                 {NOTIFY_INSERTED_SQL} \
+                 SELECT (SELECT report_id FROM new_report), (SELECT count(*) FROM notified)"
+            )
+        });
         for _ in 0..3 {
-            let mut tx = self
-                .pool()
-                .begin()
+            let (inserted, _): (Option<Uuid>, i64) = sqlx::query_as(STATEMENT.as_str())
+                .bind(Uuid::now_v7())
+                .bind(&sha256)
+                .bind(idempotency_key)
+                .bind(&submission.filename)
+                .bind(&submission.media_type)
+                .bind(size)
+                .bind(&submission.blob_key)
+                .bind(&submission.source_system)
+                .bind(EVENTS_CHANNEL)
+                .bind(crate::watch::MAX_EVENT_PAYLOAD)
+                .bind(submission.received_at)
+                .bind(Utc::now())
+                .fetch_one(self.pool())
                 .await
                 .map_err(ArchiveError::db(CONTEXT))?;
-            let report_id = Uuid::now_v7();
-            let inserted: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO reports (report_id, sha256, idempotency_key, filename, media_type, \
-                   size_bytes, blob_key, source_system, received_at, status, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'RECEIVED', now()) \
-                 ON CONFLICT DO NOTHING RETURNING report_id",
-            )
-            .bind(report_id)
-            .bind(&sha256)
-            .bind(idempotency_key)
-            .bind(&submission.filename)
-            .bind(&submission.media_type)
-            .bind(size)
-            .bind(&submission.blob_key)
-            .bind(&submission.source_system)
-            .bind(submission.received_at)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ArchiveError::db(CONTEXT))?;
-
             if let Some(report_id) = inserted {
-                let record = EventRecord {
-                    stage: Stage::Receive,
-                    attempt: 1,
-                    status: Some(Status::Received),
-                    outcome: Outcome::Succeeded,
-                    detail: None,
-                    started_at: submission.received_at,
-                    finished_at: Utc::now(),
-                };
-                insert_event(&mut tx, report_id, &record, Status::Received).await?;
-                tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
                 return Ok(Submitted {
                     report_id,
                     duplicate: false,
@@ -93,10 +93,9 @@ impl Archive {
             )
             .bind(idempotency_key)
             .bind(&sha256)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(self.pool())
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
-            tx.rollback().await.map_err(ArchiveError::db(CONTEXT))?;
             if let Some(report_id) = existing {
                 return Ok(Submitted {
                     report_id,
