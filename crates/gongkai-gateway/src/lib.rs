@@ -10,6 +10,7 @@ mod config;
 mod convert;
 mod error;
 mod outbox;
+mod oversized;
 mod service;
 
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
@@ -149,6 +150,9 @@ impl Gateway {
         tracing::info!(addr = ?local, "gateway serving gRPC");
         let result = tonic::transport::Server::builder()
             .layer(GrpcTelemetryLayer::new(metrics.clone()))
+            .layer(oversized::OversizedStatusLayer {
+                max_report_bytes: config.max_report_bytes,
+            })
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -345,6 +345,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         request: Request<Streaming<v1::SubmitReportRequest>>,
     ) -> Result<Response<Self::SubmitReportsStream>, GrpcStatus> {
         let service = self.clone();
+        let max_report_bytes = self.max_report_bytes;
         let inbound = request.into_inner();
         // Items are handled while the response streams, after this call's span has closed:
         // each report gets a trace of its own, linked to the call that carried it.
@@ -361,7 +362,9 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
                     async move {
                         // A broken inbound stream (a message over tonic's limit, a reset) ends the
                         // call; a bad report is answered in its place and the stream goes on.
-                        let request = item?;
+                        let request = item.map_err(|status| {
+                            crate::oversized::oversized(&status, max_report_bytes).unwrap_or(status)
+                        })?;
                         let index = index as u64;
                         Ok(match service.submit_counted(request).await {
                             Ok(response) => v1::SubmitReportResponse { index, ..response },

@@ -26,7 +26,9 @@ async fn callers_mistakes_get_precise_codes() {
     assert_eq!(empty.code(), Code::InvalidArgument, "{empty:?}");
     assert!(empty.message().contains("empty"), "{}", empty.message());
 
-    for size in [1001, 500_000] {
+    // 1001 reaches our own check; 2 MiB is over tonic's decoding limit (limit + 1 MiB), which
+    // tonic refuses before our code runs: the same code and message either way.
+    for size in [1001, 500_000, 2 * 1024 * 1024] {
         let big = client
             .submit_report(request(&vec![b'x'; size], "big.txt"))
             .await
@@ -285,6 +287,29 @@ async fn bulk_submissions_answer_each_item_in_order() {
         Code::ResourceExhausted as i32
     );
     assert_eq!(gw.drain("gongkai.parse").await.len(), 20);
+
+    // An item over tonic's own decoding limit breaks the stream (tonic cannot skip it): the
+    // items before it are answered, then the call ends with RESOURCE_EXHAUSTED, not
+    // OUT_OF_RANGE.
+    let huge = gw.config.max_report_bytes + 2 * 1024 * 1024;
+    let mut stream = client
+        .submit_reports(futures::stream::iter(vec![
+            request(b"before the huge one", "before.txt"),
+            request(&vec![b'h'; huge], "huge.txt"),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut answered = Vec::new();
+    let ended = loop {
+        match stream.next().await {
+            Some(Ok(response)) => answered.push(response),
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended without an error: {answered:?}"),
+        }
+    };
+    assert_eq!(ended.code(), Code::ResourceExhausted, "{ended:?}");
+    assert!(answered.iter().all(|r| r.error.is_none()), "{answered:?}");
     gw.stop().await;
 }
 
