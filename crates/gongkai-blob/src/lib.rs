@@ -13,6 +13,7 @@ use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
+use std::str::FromStr;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -103,7 +104,9 @@ impl std::fmt::Debug for BlobStore {
 
 impl BlobStore {
     /// Opens the store named by `spec` (the `BLOB_STORE` setting): a directory path (created
-    /// if missing), `file:///abs/dir`, `memory://`, or `s3://bucket[/prefix]`.
+    /// if missing), `file:///abs/dir`, `memory://`, or `s3://bucket[/prefix][?option=value&…]`
+    /// (options by object_store's names, e.g. `endpoint=http://minio:9000&allow_http=true`;
+    /// credentials from the `AWS_*` variables).
     pub fn open(spec: &str) -> Result<BlobStore, BlobError> {
         let config_error = |reason: String| BlobError::Config {
             spec: spec.to_owned(),
@@ -116,12 +119,20 @@ impl BlobStore {
         let store: Arc<dyn ObjectStore> = if spec_trimmed == "memory://" {
             Arc::new(object_store::memory::InMemory::new())
         } else if spec_trimmed.starts_with("s3://") {
-            let store = object_store::aws::AmazonS3Builder::from_env()
-                .with_url(spec_trimmed)
-                .build()
-                .map_err(|e| config_error(e.to_string()))?;
+            // `s3://bucket/prefix?endpoint=…&region=…`: the query sets object_store's S3
+            // options by their names (`endpoint`, `region`, `allow_http`, `skip_signature`,
+            // `virtual_hosted_style_request`, …) over what the `AWS_*` variables say.
+            let (location, query) = spec_trimmed.split_once('?').unwrap_or((spec_trimmed, ""));
+            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(location);
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, "true"));
+                let key = object_store::aws::AmazonS3ConfigKey::from_str(name)
+                    .map_err(|e| config_error(format!("unknown S3 option `{name}`: {e}")))?;
+                builder = builder.with_config(key, value);
+            }
+            let store = builder.build().map_err(|e| config_error(e.to_string()))?;
             // A prefix after the bucket keeps our keys under it.
-            let prefix = spec_trimmed
+            let prefix = location
                 .trim_start_matches("s3://")
                 .split_once('/')
                 .map(|(_, p)| p.trim_matches('/'))
