@@ -34,7 +34,8 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
             ("total_processed", c),
             ("carried_forward", c),
         ];
-        let column = column_label(tpl, T3, "new_received", c);
+        // The label is built only for a column that yields a finding.
+        let column = || column_label(tpl, T3, "new_received", c);
         match values(report, T3, &cells) {
             Ok(v) => {
                 let (new, over, done, forward) = (v[0], v[1], v[2], v[3]);
@@ -43,6 +44,7 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
                 if left == right {
                     continue;
                 }
+                let column = column();
                 let zh = format!(
                     "表三「{column}」列不平衡：「{}」{new} +「{}」{over} = {left}，而「{}」{done} +「{}」{forward} = {right}（表头注明：第一项加第二项之和，等于第三项加第四项之和）。",
                     row_label(tpl, T3, "new_received"),
@@ -63,7 +65,7 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
                         .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
                 );
             }
-            Err(bad) => blocked.add(format!("「{column}」列"), bad),
+            Err(bad) => blocked.add(format!("「{}」列", column()), bad),
         }
     }
     blocked.finish(out);

@@ -120,18 +120,19 @@ fn classify(prefix: &str, suffix: &str) -> Option<Kind> {
 /// The byte index where the clause holding `at` starts in `s`.
 fn clause_start(s: &str, at: usize) -> usize {
     let head = s.get(..at).unwrap_or("");
-    let chars: Vec<(usize, char)> = head.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate().rev() {
-        if !is_clause_break(c) {
-            continue;
+    let mut chars = head.char_indices().rev().peekable();
+    // The character after the current one, within `head`.
+    let mut next: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if is_clause_break(c) {
+            let digit_around = c == ','
+                && chars.peek().is_some_and(|(_, p)| p.is_ascii_digit())
+                && next.is_some_and(|q| q.is_ascii_digit());
+            if !digit_around {
+                return i + c.len_utf8();
+            }
         }
-        let digit_around = c == ','
-            && n > 0
-            && chars.get(n - 1).is_some_and(|(_, p)| p.is_ascii_digit())
-            && chars.get(n + 1).is_some_and(|(_, q)| q.is_ascii_digit());
-        if !digit_around {
-            return i + c.len_utf8();
-        }
+        next = Some(c);
     }
     0
 }
@@ -139,18 +140,19 @@ fn clause_start(s: &str, at: usize) -> usize {
 /// The byte index where the clause that starts at `from` ends.
 fn clause_end(s: &str, from: usize) -> usize {
     let tail = s.get(from..).unwrap_or("");
-    let chars: Vec<(usize, char)> = tail.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !is_clause_break(c) {
-            continue;
+    let mut chars = tail.char_indices().peekable();
+    // The character before the current one, within `tail`.
+    let mut previous: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if is_clause_break(c) {
+            let digit_around = c == ','
+                && previous.is_some_and(|p| p.is_ascii_digit())
+                && chars.peek().is_some_and(|(_, q)| q.is_ascii_digit());
+            if !digit_around {
+                return from + i;
+            }
         }
-        let digit_around = c == ','
-            && n > 0
-            && chars.get(n - 1).is_some_and(|(_, p)| p.is_ascii_digit())
-            && chars.get(n + 1).is_some_and(|(_, q)| q.is_ascii_digit());
-        if !digit_around {
-            return from + i;
-        }
+        previous = Some(c);
     }
     s.len()
 }
@@ -164,7 +166,7 @@ struct TableFigure {
     cells: Vec<CellRef>,
 }
 
-fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable>> {
+fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable<'static>>> {
     let t3 = |row| value(report, TableId::T3, row, "total");
     let t4 = |row, col| value(report, TableId::T4, row, col);
     let sum_t4 = |row| -> Option<Decimal> {
@@ -327,7 +329,7 @@ fn compare(
             let first = bad.first();
             let refs = bad
                 .iter()
-                .map(|c| cell_ref(c.table, &c.row, &c.column))
+                .map(|c| cell_ref(c.table, c.row, c.column))
                 .collect();
             let mut f = finding(
                 "P-NUMBERS",
@@ -341,7 +343,7 @@ fn compare(
             .expected_actual(None, Some(Observed::Number(stated)))
             .with_cells(refs);
             if let Some(c) = first {
-                f = f.at(c.table, Some(&c.row), Some(&c.column));
+                f = f.at(c.table, Some(c.row), Some(c.column));
             }
             out.push(section, f);
             return;
