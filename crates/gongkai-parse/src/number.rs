@@ -63,11 +63,7 @@ pub fn classify_normalized(normalized: &str) -> Printed {
     {
         return Printed::Number { value, unit: None };
     }
-    let compact: Cow<'_, str> = if normalized.chars().any(char::is_whitespace) {
-        Cow::Owned(normalized.chars().filter(|c| !c.is_whitespace()).collect())
-    } else {
-        Cow::Borrowed(normalized)
-    };
+    let compact: Cow<'_, str> = crate::normalize::without_whitespace(normalized);
     if compact.is_empty() {
         return Printed::Blank;
     }

@@ -73,9 +73,9 @@ const T4_CUES: &[&str] = &[
 /// A row split into its label cells and its value cells.
 struct Split<'a> {
     /// Every label cell, spanned ones included, in order.
-    labels: Vec<&'a RowCell>,
+    labels: Vec<&'a RowCell<'a>>,
     /// The row's own values: origin cells after the last label cell.
-    values: Vec<&'a RowCell>,
+    values: Vec<&'a RowCell<'a>>,
 }
 
 impl Split<'_> {
@@ -109,7 +109,7 @@ impl Split<'_> {
     }
 }
 
-fn split(row: &Row) -> Split<'_> {
+fn split<'a>(row: &'a Row<'a>) -> Split<'a> {
     let is_label = |c: &RowCell| matches!(c.printed, Printed::Text);
     let last_label = row.cells.iter().rposition(is_label);
     let labels = row.cells.iter().filter(|c| is_label(c)).collect();
@@ -290,7 +290,7 @@ fn header_unit(previous: &[&Row], group: usize) -> Option<&'static str> {
     for row in previous.iter().rev().take_while(|r| r.group == group) {
         for cell in &row.cells {
             if cell.key.contains("采购总金额") || cell.key.contains("单位") {
-                let text = normalize_text(&cell.raw);
+                let text = normalize_text(cell.raw);
                 if text.contains("万元") {
                     return Some("万元");
                 }
