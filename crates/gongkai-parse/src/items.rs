@@ -163,7 +163,7 @@ pub fn build(doc: &Document) -> Items<'_> {
 }
 
 fn split_cells<'a>(text: &'a str, position: Option<&Position>) -> Vec<RowCell<'a>> {
-    let mut cells = Vec::new();
+    let mut cells = Vec::with_capacity(text.bytes().filter(|b| *b == b'\t').count() + 1);
     let mut column = 0u32;
     for raw in text.split('\t') {
         let position = match position {

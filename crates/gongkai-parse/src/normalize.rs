@@ -67,54 +67,65 @@ pub(crate) fn normalized(text: &str) -> Cow<'_, str> {
 
 /// Whether [`normalized`] may change `text`: a character it changes, or `、` after a digit.
 ///
-/// Every such character is encoded with a lead byte C2, E2, E3, EF or F0, and lead bytes are
-/// never continuation bytes: the bytes are scanned and only those characters decoded, instead
-/// of decoding every character of the line.
+/// Every such character is encoded with a lead byte C2, E2, E3, EF or F0: the characters are
+/// stepped over by their lead bytes, most told apart on their bytes, and only those of E2 and
+/// F0 decoded, instead of decoding every character of the line.
 fn needs_normalizing_text(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if !matches!(bytes[i], 0xC2 | 0xE2 | 0xE3 | 0xEF | 0xF0) {
-            i += 1;
-            continue;
-        }
-        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-            i += 1;
-            continue;
+        let lead = bytes[i];
+        let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+        let hit = match lead {
+            // U+00A0, U+00AD.
+            0xC2 => matches!(next(1), 0xA0 | 0xAD),
+            // U+3000, `、` after a digit, U+3280..=U+32B0; the rest of U+3000..U+3FFF (the
+            // Chinese punctuation among them) is kept.
+            0xE3 => match (next(1), next(2)) {
+                (0x80, 0x80) => true,
+                (0x80, 0x81) => i > 0 && bytes[i - 1].is_ascii_digit(),
+                (0x8A, 0x80..=0xB0) => true,
+                _ => false,
+            },
+            // U+F900..=U+FAFF, U+FEFF, and the full-width forms NFKC replaces; the full-width
+            // punctuation of Chinese prose (，（）：；！？) is kept.
+            0xEF => matches!(
+                (next(1), next(2)),
+                (0xA4..=0xAB, _)
+                    | (0xBB, 0xBF)
+                    | (0xBC, 0x85 | 0x8B | 0x8D..=0x99 | 0xA1..=0xBA)
+                    | (0xBD, 0x81..=0x9A)
+            ),
+            0xE2 | 0xF0 => text
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(needs_normalizing),
+            _ => false,
         };
-        if needs_normalizing(c)
-            || (c == '、' && i > 0 && bytes.get(i - 1).is_some_and(u8::is_ascii_digit))
-        {
+        if hit {
             return true;
         }
-        i += c.len_utf8();
+        i += utf8_len(lead);
     }
     false
 }
 
 /// `text` without its whitespace (`char::is_whitespace`), borrowed when it has none.
 pub(crate) fn without_whitespace(text: &str) -> Cow<'_, str> {
-    // Every whitespace character starts with an ASCII byte or the lead byte C2, E1, E2 or E3:
-    // only those are decoded.
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if !matches!(bytes[i], b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3) {
-            i += 1;
+        let space = whitespace_len(bytes, i);
+        if space == 0 {
+            i += utf8_len(bytes[i]);
             continue;
         }
-        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-            i += 1;
-            continue;
-        };
-        if c.is_whitespace() {
-            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            o.push_str(text.get(run..i).unwrap_or(""));
-            run = i + c.len_utf8();
-        }
-        i += c.len_utf8();
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        o.push_str(text.get(run..i).unwrap_or(""));
+        i += space;
+        run = i;
     }
     match out {
         None => Cow::Borrowed(text),
@@ -122,6 +133,32 @@ pub(crate) fn without_whitespace(text: &str) -> Cow<'_, str> {
             o.push_str(text.get(run..).unwrap_or(""));
             Cow::Owned(o)
         }
+    }
+}
+
+/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
+/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
+/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
+fn whitespace_len(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes.get(i).copied().unwrap_or(0) {
+        b'\t'..=b'\r' | b' ' => 1,
+        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
+        _ => 0,
+    }
+}
+
+/// The length of the UTF-8 character whose first byte is `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
     }
 }
 
@@ -162,13 +199,15 @@ fn is_key_char(c: char) -> bool {
 /// (`（一） 予以公开` → `一予以公开`, `本年增/减` → `本年增减`).
 pub fn label_key(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        // The common ideographs and ASCII letters and digits are kept as they are, without
-        // the Unicode tables.
+    // Runs of ASCII letters and digits and common ideographs are their own key and copied as
+    // slices; only the other characters go through the Unicode tables.
+    let mut run = 0;
+    for (i, c) in text.char_indices() {
         if c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
-            out.push(c);
             continue;
         }
+        out.push_str(text.get(run..i).unwrap_or(""));
+        run = i + c.len_utf8();
         // Ordinary ideographs, letters and digits are their own NFKC form.
         if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
             out.extend(c.nfkc().filter(|n| is_key_char(*n)));
@@ -176,6 +215,7 @@ pub fn label_key(text: &str) -> String {
             out.push(c);
         }
     }
+    out.push_str(text.get(run..).unwrap_or(""));
     out
 }
 
@@ -278,11 +318,13 @@ fn has_chrome_trigger(line: &str) -> bool {
 
 /// Removes the chrome of a web page dump from a line: the `当前位置：…` breadcrumb and runs of
 /// share/print words. Returns the trimmed line, borrowed, when there is none (most lines).
-pub(crate) fn without_chrome(line: &str) -> Cow<'_, str> {
+pub(crate) fn without_chrome<'a>(line: &'a str) -> Cow<'a, str> {
     if !has_chrome_trigger(line) {
         return Cow::Borrowed(line.trim());
     }
-    let mut text = line.to_owned();
+    // Report prose often names a trigger (`下载`, `打印`) without any chrome around it: the
+    // line is then borrowed as it is.
+    let mut text = Cow::Borrowed(line);
     if let Some(start) = text.find("当前位置") {
         let after = start + "当前位置".len();
         let rest = &text[after..];
@@ -302,12 +344,16 @@ pub(crate) fn without_chrome(line: &str) -> Cow<'_, str> {
             end += consumed;
             remaining = &rest[end..];
         }
-        text = format!("{}{}", &text[..start], &rest[end..]);
+        text = Cow::Owned(format!("{}{}", &text[..start], &rest[end..]));
     }
+    let trimmed = |text: &Cow<'a, str>| match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+        Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+    };
     // Chrome words only count as chrome in a run of at least two of them.
     let words: Vec<&str> = text.split(' ').collect();
     if words.len() < 2 {
-        return Cow::Owned(text.trim().to_owned());
+        return trimmed(&text);
     }
     let is_chrome = |w: &str| CHROME_WORDS.contains(&w);
     let mut keep = vec![true; words.len()];
@@ -327,6 +373,10 @@ pub(crate) fn without_chrome(line: &str) -> Cow<'_, str> {
         } else {
             i += 1;
         }
+    }
+    if keep.iter().all(|k| *k) {
+        // Nothing removed: the words joined again are the text.
+        return trimmed(&text);
     }
     Cow::Owned(
         words
@@ -397,6 +447,22 @@ mod tests {
         for c in '\u{4E00}'..='\u{9FFF}' {
             assert!(c.is_alphanumeric(), "{:04X}", u32::from(c));
         }
+        // label_key against its definition, character by character.
+        let key_by_chars = |text: &str| -> String {
+            let mut out = String::new();
+            for c in text.chars() {
+                if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
+                    out.extend(c.nfkc().filter(|n| is_key_char(*n)));
+                } else if is_key_char(c) {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("a{c}一{c}1");
+            assert_eq!(label_key(&s), key_by_chars(&s), "{:04X}", u32::from(c));
+        }
     }
 
     #[test]
@@ -424,6 +490,11 @@ mod tests {
             "平潭综合实验区2021年度政府信息公开工作年度报告 来源：平潭县人民政府 时间：2022-02-08 16:34 根据《条例》"
         );
         assert_eq!(without_chrome("大 中 小"), "大 中 小");
+        assert_eq!(
+            without_chrome(" 本报告电子版可在门户网站下载。 "),
+            "本报告电子版可在门户网站下载。"
+        );
+        assert_eq!(without_chrome("微信 微博 正文"), "正文");
         assert_eq!(without_chrome("一、总体情况"), "一、总体情况");
     }
 }

@@ -16,7 +16,7 @@ use crate::number::Printed;
 use aho_corasick::AhoCorasick;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
-use gongkai_model::{Table, TableId, Template};
+use gongkai_model::{Cell, Table, TableId, TableRow, Template};
 use std::sync::LazyLock;
 
 const T2_CUES: &[&str] = &[
@@ -112,15 +112,13 @@ impl Split<'_> {
 fn split<'a>(row: &'a Row<'a>) -> Split<'a> {
     let is_label = |c: &RowCell| matches!(c.printed, Printed::Text);
     let last_label = row.cells.iter().rposition(is_label);
-    let labels = row.cells.iter().filter(|c| is_label(c)).collect();
     let after = last_label.map_or(0, |i| i + 1);
-    let values = row
-        .cells
-        .get(after..)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|c| !c.spanned)
-        .collect();
+    let (head, tail) = row.cells.split_at(after.min(row.cells.len()));
+    // Sized once: collecting a filter grows the vector push by push.
+    let mut labels = Vec::with_capacity(head.len());
+    labels.extend(head.iter().filter(|c| is_label(c)));
+    let mut values = Vec::with_capacity(tail.len());
+    values.extend(tail.iter().filter(|c| !c.spanned));
     Split { labels, values }
 }
 
@@ -229,6 +227,17 @@ pub fn read_table(
     (found > 0).then_some(out)
 }
 
+/// Puts `cell` in `row` under `column`: the empty table already holds every column, so the
+/// key is only allocated for a column it lacks.
+fn set_cell(row: &mut TableRow, column: &str, cell: Cell) {
+    match row.get_mut(column) {
+        Some(slot) => *slot = cell,
+        None => {
+            row.insert(column.to_owned(), cell);
+        }
+    }
+}
+
 fn contains_all(key: &str, words: &[&str]) -> bool {
     words.iter().all(|w| key.contains(w))
 }
@@ -279,7 +288,7 @@ fn read_t2(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
             {
                 cell = cell.with_unit(unit);
             }
-            cells.insert(column.key.to_owned(), cell);
+            set_cell(cells, column.key, cell);
         }
     }
     found
@@ -393,7 +402,7 @@ fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
         };
         found += 1;
         for (column, value) in spec.columns.iter().zip(values) {
-            cells.insert(column.key.to_owned(), value.to_cell());
+            set_cell(cells, column.key, value.to_cell());
         }
     }
     found
@@ -418,7 +427,7 @@ fn read_t4(rows: &[&Row], out: &mut Table) -> usize {
     let fill = |block: &str, values: &[&RowCell], out: &mut Table| {
         if let Some(cells) = out.get_mut(block) {
             for (column, value) in schema::T4_COLUMNS.iter().zip(values) {
-                cells.insert(column.key.to_owned(), value.to_cell());
+                set_cell(cells, column.key, value.to_cell());
             }
         }
     };

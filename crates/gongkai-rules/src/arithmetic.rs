@@ -105,7 +105,8 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
     let mut blocked = Blocked::new("T3-RESULTS", T3, template);
     for col in T3_COLUMNS {
         let c = col.key;
-        let mut cells: Vec<(&str, &str)> = rows.iter().map(|r| (*r, c)).collect();
+        let mut cells: Vec<(&str, &str)> = Vec::with_capacity(rows.len() + 1);
+        cells.extend(rows.iter().map(|r| (*r, c)));
         cells.push(("total_processed", c));
         match values(report, T3, &cells) {
             Ok(v) => {
@@ -228,7 +229,8 @@ fn row_totals(
         if row_absent(report, table, row) {
             continue;
         }
-        let mut cells: Vec<(&str, &str)> = parts.iter().map(|c| (row.as_str(), *c)).collect();
+        let mut cells: Vec<(&str, &str)> = Vec::with_capacity(parts.len() + 1);
+        cells.extend(parts.iter().map(|c| (row.as_str(), *c)));
         cells.push((row.as_str(), "total"));
         match values(report, table, &cells) {
             Ok(v) => {

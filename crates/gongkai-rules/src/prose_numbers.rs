@@ -263,12 +263,18 @@ pub(crate) fn numbers(report: &Report, compacted: &[String], out: &mut Findings)
     let mut seen: Vec<(Kind, Decimal)> = Vec::new();
     for (section, text) in report.sections.iter().zip(compacted) {
         for sentence in sentences(text) {
+            // Most sentences state no figure: what the sentence is about is read only for
+            // those that do.
+            let figures = figures(sentence);
+            if figures.is_empty() {
+                continue;
+            }
             let requests_ok = sentence.contains("申请")
                 && (sentence.contains("信息公开")
                     || !OTHER_CASEWORK.iter().any(|w| sentence.contains(w)));
             let cases_ok = sentence.contains("公开");
             let mut previous_end = 0;
-            for fig in figures(sentence) {
+            for fig in figures {
                 let start = clause_start(sentence, fig.start).max(previous_end);
                 previous_end = fig.end;
                 let prefix = sentence.get(start..fig.start).unwrap_or("");

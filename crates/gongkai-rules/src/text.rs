@@ -8,45 +8,34 @@ use std::str::FromStr;
 /// space between two ASCII letters or digits so that words and numbers stay apart. Full-width
 /// digits become ASCII ones.
 pub(crate) fn compact(text: &str) -> String {
-    // Runs of kept characters are copied as slices, and only the characters that may be
-    // whitespace or a full-width digit are decoded: each starts with an ASCII byte or the lead
-    // byte C2, E1, E2, E3 (whitespace) or EF (digits), and lead bytes are never continuation
-    // bytes.
+    // Runs of kept characters are copied as slices, and characters are told apart on their
+    // bytes: whitespace by [`whitespace_len`], full-width digits as EF BC 90..=99.
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut run = 0;
     let mut pending_space = false;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let candidate = matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF);
-        let c = if candidate || pending_space {
-            text.get(i..).and_then(|rest| rest.chars().next())
-        } else {
-            None
-        };
-        let Some(c) = c else {
-            i += 1;
-            continue;
-        };
-        let len = c.len_utf8();
-        if c.is_whitespace() {
+        let space = whitespace_len(bytes, i);
+        if space > 0 {
             if !pending_space {
                 out.push_str(text.get(run..i).unwrap_or(""));
                 pending_space = true;
             }
-            i += len;
+            i += space;
             run = i;
             continue;
         }
-        let digit = match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
-            _ => None,
-        };
+        let lead = bytes[i];
+        let digit = (lead == 0xEF && bytes.get(i + 1) == Some(&0xBC))
+            .then(|| bytes.get(i + 2).copied())
+            .flatten()
+            .filter(|b| (0x90..=0x99).contains(b))
+            .map(|b| b - 0x90 + b'0');
         if pending_space {
-            // Everything before `i` is in `out`; a non-ASCII last character ends in a byte
-            // that is no ASCII letter or digit.
-            if digit.unwrap_or(c).is_ascii_alphanumeric()
+            // Everything before `i` is in `out`. A non-ASCII character's bytes (first or
+            // last) are no ASCII letter or digit.
+            if digit.unwrap_or(lead).is_ascii_alphanumeric()
                 && out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
             {
                 out.push(' ');
@@ -55,15 +44,43 @@ pub(crate) fn compact(text: &str) -> String {
         }
         if let Some(d) = digit {
             out.push_str(text.get(run..i).unwrap_or(""));
-            out.push(d);
-            run = i + len;
+            out.push(char::from(d));
+            i += 3;
+            run = i;
+            continue;
         }
-        i += len;
+        i += utf8_len(lead);
     }
     if !pending_space {
         out.push_str(text.get(run..).unwrap_or(""));
     }
     out
+}
+
+/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
+/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
+/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
+fn whitespace_len(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes.get(i).copied().unwrap_or(0) {
+        b'\t'..=b'\r' | b' ' => 1,
+        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
+        _ => 0,
+    }
+}
+
+/// The length of the UTF-8 character whose first byte is `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
 }
 
 /// Sentences of compacted prose, ended by 。；！？ (and their ASCII forms).
