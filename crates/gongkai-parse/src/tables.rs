@@ -238,8 +238,27 @@ fn set_cell(row: &mut TableRow, column: &str, cell: Cell) {
     }
 }
 
-fn contains_all(key: &str, words: &[&str]) -> bool {
-    words.iter().all(|w| key.contains(w))
+/// A 64-bit summary of the characters of a label key. A keyword with a character the key
+/// lacks is not in the key: most keywords of most rows are rejected so, without a search.
+#[derive(Debug, Clone, Copy)]
+struct CharMask(u64);
+
+impl CharMask {
+    fn of(text: &str) -> CharMask {
+        CharMask(
+            text.chars()
+                .fold(0, |mask, c| mask | 1 << (u32::from(c) % 64)),
+        )
+    }
+
+    fn may_contain(self, word: &str) -> bool {
+        CharMask::of(word).0 & !self.0 == 0
+    }
+}
+
+/// The key (whose [`CharMask`] is `mask`) contains every word.
+fn contains_all(key: &str, mask: CharMask, words: &[&str]) -> bool {
+    words.iter().all(|w| mask.may_contain(w) && key.contains(w))
 }
 
 /// Extra spellings of t2 labels, beside the model's keywords.
@@ -252,8 +271,12 @@ fn t2_alternatives(row: &str) -> &'static [&'static [&'static str]] {
 }
 
 fn match_t2(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    let mask = CharMask::of(key);
     specs.iter().find(|s| {
-        contains_all(key, s.keywords) || t2_alternatives(s.key).iter().any(|a| contains_all(key, a))
+        contains_all(key, mask, s.keywords)
+            || t2_alternatives(s.key)
+                .iter()
+                .any(|a| contains_all(key, mask, a))
     })
 }
 
@@ -340,6 +363,7 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     if key.is_empty() {
         return None;
     }
+    let mask = CharMask::of(key);
     // Generic words (`其他`, `总计`) last, so that `2.其他法律行政法规禁止公开` and
     // `（六）其他处理1.申请人…` find their specific rows first.
     let generic = ["other_other", "other_handling", "total_processed"];
@@ -347,8 +371,10 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
         .iter()
         .filter(|s| !generic.contains(&s.key))
         .find(|s| {
-            contains_all(key, s.keywords)
-                || t3_alternatives(s.key).iter().any(|a| contains_all(key, a))
+            contains_all(key, mask, s.keywords)
+                || t3_alternatives(s.key)
+                    .iter()
+                    .any(|a| contains_all(key, mask, a))
         });
     if specific.is_some() {
         return specific;

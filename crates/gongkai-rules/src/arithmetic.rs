@@ -118,9 +118,11 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
                 if sum == printed {
                     continue;
                 }
+                // Only the non-zero terms are named in the message: only they get labels.
                 let labelled: Vec<(String, Decimal)> = rows
                     .iter()
                     .zip(terms)
+                    .filter(|(_, v)| !v.is_zero())
                     .map(|(r, v)| (format!("「{}」", row_label(template, T3, r)), *v))
                     .collect();
                 let zh = format!(
@@ -162,6 +164,7 @@ pub(crate) fn t3_row_total(report: &Report, out: &mut Findings) {
             let labelled: Vec<(String, Decimal)> = parts
                 .iter()
                 .zip(terms)
+                .filter(|(_, v)| !v.is_zero())
                 .map(|(c, v)| (column_label(tpl, T3, row, c), *v))
                 .collect();
             (

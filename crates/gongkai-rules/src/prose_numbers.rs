@@ -293,20 +293,15 @@ pub(crate) fn numbers(report: &Report, compacted: &[String], out: &mut Findings)
                     continue;
                 }
                 seen.push((kind, fig.value));
-                let quote = excerpt(
-                    sentence
-                        .get(start..clause_end(sentence, fig.end))
-                        .unwrap_or(""),
-                    48,
-                );
-                let place = format!("第{}部分", chinese_number(section.number));
+                let clause = sentence
+                    .get(start..clause_end(sentence, fig.end))
+                    .unwrap_or("");
                 compare(
                     report,
                     template,
                     section.number,
-                    &place,
                     sentence,
-                    &quote,
+                    clause,
                     kind,
                     fig.value,
                     out,
@@ -321,16 +316,19 @@ fn compare(
     report: &Report,
     template: Template,
     section: u8,
-    place: &str,
     sentence: &str,
-    quote: &str,
+    clause: &str,
     kind: Kind,
     stated: Decimal,
     out: &mut Findings,
 ) {
+    // The quote and the place are built only for a finding: most figures agree.
+    let quote = || excerpt(clause, 48);
+    let place = || format!("第{}部分", chinese_number(section));
     let figure = match table_figure(report, kind) {
         Ok(f) => f,
         Err(bad) => {
+            let (quote, place) = (quote(), place());
             let (zh_cells, en_cells) = describe_cells(template, &bad);
             let first = bad.first();
             let refs = bad
@@ -358,6 +356,7 @@ fn compare(
     if figure.accepted.contains(&stated) {
         return;
     }
+    let (quote, place) = (quote(), place());
     let (table, row, col) = figure.cell;
     let table_text = table_text(template, &figure, kind);
     let main = figure.main;
