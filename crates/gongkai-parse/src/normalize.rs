@@ -208,6 +208,15 @@ pub fn label_key(text: &str) -> String {
         }
         out.push_str(text.get(run..i).unwrap_or(""));
         run = i + c.len_utf8();
+        // The full-width forms of ASCII (`（`, `：`, `１`) are their ASCII character under NFKC.
+        if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+            if let Some(ascii) = char::from_u32(u32::from(c) - 0xFEE0)
+                && ascii.is_ascii_alphanumeric()
+            {
+                out.push(ascii);
+            }
+            continue;
+        }
         // Ordinary ideographs, letters and digits are their own NFKC form.
         if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
             out.extend(c.nfkc().filter(|n| is_key_char(*n)));

@@ -7,7 +7,7 @@
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{column_label, row_label, table_name, unusable_state};
 use gongkai_model::schema::{TableId, Template};
-use gongkai_model::{CellState, Decimal, Report, Severity, Table, TableHasher};
+use gongkai_model::{Cell, CellState, Decimal, Report, Severity, Table, TableHasher, TableRow};
 use std::collections::HashSet;
 
 /// A cell a rule needed and could not use. The keys are borrowed from the rule (the schema's
@@ -69,18 +69,33 @@ pub(crate) fn value<'a>(
     }
 }
 
-/// The values of `cells`, or every cell among them that is not usable.
-pub(crate) fn values<'a>(
-    report: &Report,
+/// `row[column]`, tried first at position `hint`: the reader fills rows in the template's
+/// column order, so one string compare usually replaces hashing the key.
+pub(crate) fn cell_at<'m>(row: &'m TableRow, column: &str, hint: usize) -> Option<&'m Cell> {
+    match row.get_index(hint) {
+        Some((key, cell)) if key == column => Some(cell),
+        _ => row.get(column),
+    }
+}
+
+/// The values of cells given as (row key, the row's map if the table has it, column key,
+/// the column's position in the template), for rules that look each row up once.
+pub(crate) fn values_in<'a>(
     table: TableId,
-    cells: &[(&'a str, &'a str)],
+    cells: &[(&'a str, Option<&TableRow>, &'a str, usize)],
 ) -> Result<Vec<Decimal>, Vec<Unusable<'a>>> {
     let mut ok = Vec::with_capacity(cells.len());
     let mut bad = Vec::new();
-    for &(row, column) in cells {
-        match value(report, table, row, column) {
-            Ok(v) => ok.push(v),
-            Err(u) => bad.push(u),
+    for &(row, map, column, hint) in cells {
+        let cell = map.and_then(|m| cell_at(m, column, hint));
+        match cell.and_then(Cell::usable) {
+            Some(v) => ok.push(v),
+            None => bad.push(Unusable {
+                table,
+                row,
+                column,
+                state: cell.map(|c| c.state),
+            }),
         }
     }
     if bad.is_empty() { Ok(ok) } else { Err(bad) }
