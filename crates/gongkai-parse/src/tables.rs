@@ -142,9 +142,16 @@ pub fn classify_groups(
             }
             add_cue_scores(&cell.key, score);
         }
-        let s = split(row);
-        if s.labels.is_empty() && s.has_numbers() {
-            bare_numbers[row.group] = bare_numbers[row.group].max(s.values.len());
+        // A row without labels: its values are its cells not covered by a span (what
+        // `split` would collect, without collecting).
+        if !row.cells.iter().any(|c| matches!(c.printed, Printed::Text)) {
+            let values = row.cells.iter().filter(|c| !c.spanned);
+            if values
+                .clone()
+                .any(|c| matches!(c.printed, Printed::Number { .. }))
+            {
+                bare_numbers[row.group] = bare_numbers[row.group].max(values.count());
+            }
         }
     }
     (0..groups)

@@ -62,7 +62,12 @@ fn read_line(line: &str, markdown: bool) -> Option<String> {
     }
     // Cells are borrowed from the line and joined once.
     if text.contains('\t') {
-        return joined(text.split('\t').map(str::trim), text.len());
+        let cells = text.split('\t').map(str::trim);
+        // Most tab rows have no space around their cells: the line is its own join.
+        if !is_delimiter_row(cells.clone()) && text.split('\t').all(|c| c.len() == c.trim().len()) {
+            return Some(text.to_owned());
+        }
+        return joined(cells, text.len());
     }
     if let Some(cells) = pipe_cells(text) {
         return joined(cells, text.len());
