@@ -43,7 +43,7 @@ fn golden_table(
     values: &mut Vec<(TableId, String, String, Option<String>)>,
 ) -> Option<Table> {
     let rows = json.get(table.as_str())?.as_object()?;
-    let mut out = Table::new();
+    let mut out = Table::default();
     for (row, cells) in rows {
         let pairs: Vec<(String, &Value)> = match cells {
             Value::Object(columns) => columns.iter().map(|(c, v)| (c.clone(), v)).collect(),
@@ -61,7 +61,7 @@ fn golden_table(
             }
             other => panic!("unexpected golden cells {other}"),
         };
-        let mut columns = indexmap::IndexMap::new();
+        let mut columns = indexmap::IndexMap::default();
         for (column, value) in pairs {
             let printed = match value {
                 Value::Number(n) => Some(n.to_string()),

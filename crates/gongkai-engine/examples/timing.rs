@@ -1,7 +1,9 @@
 //! Times `read` and `check` on files given on the command line (release build):
 //! `cargo run --release -p gongkai-engine --example timing -- FILE…`. A word-style HTML of
 //! about 320 KB is made from an HTML file with `--inflate` (its spans and styles repeated),
-//! to measure the reader on large pages.
+//! to measure the reader on large pages. `--runs N` sets the number of runs (200); with
+//! `--check-only` only `check` runs, which keeps a callgrind profile to the path the
+//! benchmark measures.
 
 use std::time::Instant;
 
@@ -26,7 +28,16 @@ fn inflate(html: &str) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let do_inflate = args.iter().any(|a| a == "--inflate");
-    for path in args.iter().filter(|a| !a.starts_with("--")) {
+    let check_only = args.iter().any(|a| a == "--check-only");
+    let runs: u32 = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let is_path =
+        |(i, a): &(usize, &String)| !a.starts_with("--") && (*i == 0 || args[*i - 1] != "--runs");
+    for (_, path) in args.iter().enumerate().filter(is_path) {
         let Ok(mut bytes) = std::fs::read(path) else {
             eprintln!("{path}: unreadable");
             continue;
@@ -34,7 +45,6 @@ fn main() {
         if do_inflate {
             bytes = inflate(&String::from_utf8_lossy(&bytes)).into_bytes();
         }
-        let runs = 200;
         if args.iter().any(|a| a == "--read-only") {
             for _ in 0..runs * 10 {
                 let _ = std::hint::black_box(gongkai_engine::read(&bytes, path));
@@ -46,6 +56,10 @@ fn main() {
             let _ = std::hint::black_box(gongkai_engine::check(&bytes, path));
         }
         let per = start.elapsed() / runs;
+        if check_only {
+            println!("{path} ({} bytes): check {per:?}", bytes.len());
+            continue;
+        }
         let start = Instant::now();
         for _ in 0..runs {
             let _ = std::hint::black_box(gongkai_engine::read(&bytes, path));

@@ -20,6 +20,6 @@ pub use cell::{Cell, CellState, Position};
 pub use checked::{CheckedReport, Source};
 pub use document::{Block, Document, GridCell, GridTable, SourceFormat};
 pub use finding::{CellRef, Finding, Observed, Severity, Summary};
-pub use report::{Ambiguity, Report, Section, Table, Tables, TextLayer};
+pub use report::{Ambiguity, Report, Section, Table, TableHasher, TableRow, Tables, TextLayer};
 pub use rust_decimal::Decimal;
 pub use schema::{ColumnSpec, RowSpec, TableId, Template, ValueKind};

@@ -10,6 +10,7 @@ use crate::schema::{self, TableId, Template};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 /// The canonical headings of the six sections, numbered 1 to 6.
 pub const SECTION_HEADINGS: [&str; 6] = [
@@ -40,8 +41,17 @@ pub struct Section {
     pub position: Option<Position>,
 }
 
+/// The hasher of the tables' maps. Their keys are the schema's short identifiers, looked up
+/// hundreds of times per report by the reader and the rules: SipHash cost about 1000
+/// instructions a lookup, foldhash a few dozen. The maps keep insertion order, so the hasher
+/// changes nothing in the JSON.
+pub type TableHasher = foldhash::fast::RandomState;
+
+/// One row of a table: its cells by column key, in the template's printed order.
+pub type TableRow = IndexMap<String, Cell, TableHasher>;
+
 /// A table: rows by key, each row's cells by column key, in the template's printed order.
-pub type Table = IndexMap<String, IndexMap<String, Cell>>;
+pub type Table = IndexMap<String, TableRow, TableHasher>;
 
 /// The three tables; `None` where the source has no such table at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +88,29 @@ impl Tables {
 
 /// An empty table of `template`'s shape: every row and column present, every cell `missing`.
 pub fn empty_table(template: Template, id: TableId) -> Table {
+    EMPTY_TABLES
+        .iter()
+        .find(|(t, i, _)| *t == template && *i == id)
+        .map_or_else(
+            || build_empty_table(template, id),
+            |(_, _, table)| table.clone(),
+        )
+}
+
+/// The empty table of every shape, built once: each report clones them (the keys are copied,
+/// the hash indices copied as they are) instead of hashing and inserting every key again.
+static EMPTY_TABLES: LazyLock<Vec<(Template, TableId, Table)>> = LazyLock::new(|| {
+    [Template::F2019, Template::F2021, Template::Mixed]
+        .into_iter()
+        .flat_map(|t| {
+            TableId::ALL
+                .into_iter()
+                .map(move |id| (t, id, build_empty_table(t, id)))
+        })
+        .collect()
+});
+
+fn build_empty_table(template: Template, id: TableId) -> Table {
     schema::rows(template, id)
         .iter()
         .map(|r| {

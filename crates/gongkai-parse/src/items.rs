@@ -4,14 +4,16 @@
 //! Page numbers and web chrome are removed here, so that a table split over two pages by a
 //! `- 5 -` footer stays one group.
 
-use crate::normalize::{is_page_number, label_key, normalize_text, strip_chrome};
+use crate::normalize::{is_page_number, label_key, normalized, without_chrome};
 use crate::number::Printed;
 use gongkai_model::{Block, Document, Position};
+use std::borrow::Cow;
 
-/// A run of prose: one paragraph or line, normalised.
+/// A run of prose: one paragraph or line, normalised (borrowed from the document when
+/// normalisation left it as it was, as it does most lines).
 #[derive(Debug, Clone)]
-pub struct TextItem {
-    pub text: String,
+pub struct TextItem<'a> {
+    pub text: Cow<'a, str>,
     pub position: Option<Position>,
     /// 1-based ordinal of the block in the document (for sources without line numbers).
     pub ordinal: usize,
@@ -19,10 +21,11 @@ pub struct TextItem {
 
 /// One cell of a table row.
 #[derive(Debug, Clone)]
-pub struct RowCell {
-    /// As printed (decoded, not normalised).
-    pub raw: String,
-    /// [`label_key`] of the normalised text.
+pub struct RowCell<'a> {
+    /// As printed (decoded, not normalised), borrowed from the document.
+    pub raw: &'a str,
+    /// [`label_key`] of the normalised text of a label cell ([`Printed::Text`]); empty for
+    /// the others, whose keys (digits, placeholders) no label is ever compared with.
     pub key: String,
     pub position: Option<Position>,
     /// Covered by a span that starts in another slot.
@@ -31,13 +34,19 @@ pub struct RowCell {
     pub printed: Printed,
 }
 
-impl RowCell {
-    fn new(raw: &str, position: Option<Position>, spanned: bool) -> RowCell {
-        let normalized = normalize_text(raw);
+impl<'a> RowCell<'a> {
+    fn new(raw: &'a str, position: Option<Position>, spanned: bool) -> RowCell<'a> {
+        let normalized = normalized(raw);
+        let printed = crate::number::classify_normalized(&normalized);
+        let key = if printed == Printed::Text {
+            label_key(&normalized)
+        } else {
+            String::new()
+        };
         RowCell {
-            key: label_key(&normalized),
-            printed: crate::number::classify_normalized(&normalized),
-            raw: raw.to_owned(),
+            key,
+            printed,
+            raw,
             position,
             spanned,
         }
@@ -45,13 +54,13 @@ impl RowCell {
 
     /// The model cell for this printed cell.
     pub fn to_cell(&self) -> gongkai_model::Cell {
-        crate::number::cell_from(&self.printed, &self.raw, self.position.clone())
+        crate::number::cell_from(&self.printed, self.raw, self.position.clone())
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct Row {
-    pub cells: Vec<RowCell>,
+pub struct Row<'a> {
+    pub cells: Vec<RowCell<'a>>,
     pub group: usize,
     /// [`label_key`] of a short text line just before the row: the first part of a label
     /// wrapped over lines (PDF text), or the row's whole label when the row is bare numbers.
@@ -62,18 +71,18 @@ pub struct Row {
 const MAX_LEAD_CHARS: usize = 60;
 
 #[derive(Debug, Clone)]
-pub enum Item {
-    Text(TextItem),
-    Row(Row),
+pub enum Item<'a> {
+    Text(TextItem<'a>),
+    Row(Row<'a>),
 }
 
-/// Items in reading order and the number of row groups.
-pub struct Items {
-    pub items: Vec<Item>,
+/// Items in reading order and the number of row groups, borrowing from the document.
+pub struct Items<'a> {
+    pub items: Vec<Item<'a>>,
     pub groups: usize,
 }
 
-pub fn build(doc: &Document) -> Items {
+pub fn build(doc: &Document) -> Items<'_> {
     let mut items = Vec::with_capacity(doc.blocks.len());
     let mut groups = 0usize;
     let mut previous_was_row = false;
@@ -114,16 +123,19 @@ pub fn build(doc: &Document) -> Items {
                     }));
                     previous_was_row = true;
                 } else {
-                    let normalized = normalize_text(text);
+                    let normalized = normalized(text);
                     if is_page_number(&normalized) {
                         continue;
                     }
-                    let cleaned = strip_chrome(&normalized);
-                    if cleaned.trim().is_empty() {
+                    let text = match normalized {
+                        Cow::Borrowed(line) => without_chrome(line),
+                        Cow::Owned(line) => Cow::Owned(without_chrome(&line).into_owned()),
+                    };
+                    if text.trim().is_empty() {
                         continue;
                     }
                     items.push(Item::Text(TextItem {
-                        text: cleaned,
+                        text,
                         position: position.clone(),
                         ordinal: index + 1,
                     }));
@@ -150,8 +162,8 @@ pub fn build(doc: &Document) -> Items {
     Items { items, groups }
 }
 
-fn split_cells(text: &str, position: Option<&Position>) -> Vec<RowCell> {
-    let mut cells = Vec::new();
+fn split_cells<'a>(text: &'a str, position: Option<&Position>) -> Vec<RowCell<'a>> {
+    let mut cells = Vec::with_capacity(text.bytes().filter(|b| *b == b'\t').count() + 1);
     let mut column = 0u32;
     for raw in text.split('\t') {
         let position = match position {

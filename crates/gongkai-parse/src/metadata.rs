@@ -22,7 +22,7 @@ pub fn find(items: &[Item]) -> Metadata {
     let texts = items
         .iter()
         .filter_map(|i| match i {
-            Item::Text(t) => Some(t.text.as_str()),
+            Item::Text(t) => Some(t.text.as_ref()),
             Item::Row(_) => None,
         })
         .take(TITLE_SEARCH_ITEMS);

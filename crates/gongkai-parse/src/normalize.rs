@@ -11,6 +11,9 @@
 //! [`label_key`] is the stricter form used to compare labels: full NFKC, and only letters,
 //! digits and ideographs kept.
 
+use aho_corasick::AhoCorasick;
+use std::borrow::Cow;
+use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
 /// Characters whose NFKC form replaces them.
@@ -30,15 +33,13 @@ fn wants_nfkc(c: char) -> bool {
 /// Normalises one string: selected NFKC, odd spaces to a space, invisible characters removed,
 /// `1、` written `1.`.
 pub fn normalize_text(text: &str) -> String {
-    // No ASCII character is changed, and `、` is not ASCII.
-    if text.is_ascii() {
-        return text.to_owned();
-    }
-    let numbered_list = text
-        .match_indices('、')
-        .any(|(i, _)| i > 0 && text.as_bytes().get(i - 1).is_some_and(u8::is_ascii_digit));
-    if !numbered_list && !text.chars().any(needs_normalizing) {
-        return text.to_owned();
+    normalized(text).into_owned()
+}
+
+/// [`normalize_text`], borrowing `text` when nothing changes (most lines and cells).
+pub(crate) fn normalized(text: &str) -> Cow<'_, str> {
+    if !needs_normalizing_text(text) {
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -61,7 +62,104 @@ pub fn normalize_text(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Whether [`normalized`] may change `text`: a character it changes, or `、` after a digit.
+///
+/// Every such character is encoded with a lead byte C2, E2, E3, EF or F0: the characters are
+/// stepped over by their lead bytes, most told apart on their bytes, and only those of E2 and
+/// F0 decoded, instead of decoding every character of the line.
+fn needs_normalizing_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let lead = bytes[i];
+        let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+        let hit = match lead {
+            // U+00A0, U+00AD.
+            0xC2 => matches!(next(1), 0xA0 | 0xAD),
+            // U+3000, `、` after a digit, U+3280..=U+32B0; the rest of U+3000..U+3FFF (the
+            // Chinese punctuation among them) is kept.
+            0xE3 => match (next(1), next(2)) {
+                (0x80, 0x80) => true,
+                (0x80, 0x81) => i > 0 && bytes[i - 1].is_ascii_digit(),
+                (0x8A, 0x80..=0xB0) => true,
+                _ => false,
+            },
+            // U+F900..=U+FAFF, U+FEFF, and the full-width forms NFKC replaces; the full-width
+            // punctuation of Chinese prose (，（）：；！？) is kept.
+            0xEF => matches!(
+                (next(1), next(2)),
+                (0xA4..=0xAB, _)
+                    | (0xBB, 0xBF)
+                    | (0xBC, 0x85 | 0x8B | 0x8D..=0x99 | 0xA1..=0xBA)
+                    | (0xBD, 0x81..=0x9A)
+            ),
+            0xE2 | 0xF0 => text
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(needs_normalizing),
+            _ => false,
+        };
+        if hit {
+            return true;
+        }
+        i += utf8_len(lead);
+    }
+    false
+}
+
+/// `text` without its whitespace (`char::is_whitespace`), borrowed when it has none.
+pub(crate) fn without_whitespace(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let space = whitespace_len(bytes, i);
+        if space == 0 {
+            i += utf8_len(bytes[i]);
+            continue;
+        }
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        o.push_str(text.get(run..i).unwrap_or(""));
+        i += space;
+        run = i;
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(text.get(run..).unwrap_or(""));
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
+/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
+/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
+fn whitespace_len(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes.get(i).copied().unwrap_or(0) {
+        b'\t'..=b'\r' | b' ' => 1,
+        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
+        _ => 0,
+    }
+}
+
+/// The length of the UTF-8 character whose first byte is `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
 }
 
 /// True for the characters [`normalize_text`] changes (a fast path skips strings without).
@@ -101,7 +199,24 @@ fn is_key_char(c: char) -> bool {
 /// (`（一） 予以公开` → `一予以公开`, `本年增/减` → `本年增减`).
 pub fn label_key(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    // Runs of ASCII letters and digits and common ideographs are their own key and copied as
+    // slices; only the other characters go through the Unicode tables.
+    let mut run = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            continue;
+        }
+        out.push_str(text.get(run..i).unwrap_or(""));
+        run = i + c.len_utf8();
+        // The full-width forms of ASCII (`（`, `：`, `１`) are their ASCII character under NFKC.
+        if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+            if let Some(ascii) = char::from_u32(u32::from(c) - 0xFEE0)
+                && ascii.is_ascii_alphanumeric()
+            {
+                out.push(ascii);
+            }
+            continue;
+        }
         // Ordinary ideographs, letters and digits are their own NFKC form.
         if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
             out.extend(c.nfkc().filter(|n| is_key_char(*n)));
@@ -109,6 +224,7 @@ pub fn label_key(text: &str) -> String {
             out.push(c);
         }
     }
+    out.push_str(text.get(run..).unwrap_or(""));
     out
 }
 
@@ -183,25 +299,41 @@ const CHROME_WORDS: &[&str] = &[
     "小",
 ];
 
-/// Removes the chrome of a web page dump from a line: the `当前位置：…` breadcrumb and runs of
-/// share/print words. Returns the line unchanged when there is none.
-pub fn strip_chrome(line: &str) -> String {
-    const TRIGGERS: [&str; 10] = [
-        "当前位置",
-        "微信",
-        "微博",
-        "QQ空间",
-        "打印",
-        "关闭",
-        "分享",
-        "下载",
-        "-->",
-        "字体",
-    ];
-    if !TRIGGERS.iter().any(|t| line.contains(t)) {
-        return line.trim().to_owned();
+/// Words of which a line must contain one to hold any chrome.
+const CHROME_TRIGGERS: [&str; 10] = [
+    "当前位置",
+    "微信",
+    "微博",
+    "QQ空间",
+    "打印",
+    "关闭",
+    "分享",
+    "下载",
+    "-->",
+    "字体",
+];
+
+/// The triggers searched for in one pass over a line (ten `contains` cost ten passes).
+static CHROME_SEARCHER: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(CHROME_TRIGGERS).ok());
+
+fn has_chrome_trigger(line: &str) -> bool {
+    match CHROME_SEARCHER.as_ref() {
+        Some(searcher) => searcher.is_match(line),
+        // Building the automaton of ten fixed words does not fail; stay correct if it did.
+        None => CHROME_TRIGGERS.iter().any(|t| line.contains(t)),
     }
-    let mut text = line.to_owned();
+}
+
+/// Removes the chrome of a web page dump from a line: the `当前位置：…` breadcrumb and runs of
+/// share/print words. Returns the trimmed line, borrowed, when there is none (most lines).
+pub(crate) fn without_chrome<'a>(line: &'a str) -> Cow<'a, str> {
+    if !has_chrome_trigger(line) {
+        return Cow::Borrowed(line.trim());
+    }
+    // Report prose often names a trigger (`下载`, `打印`) without any chrome around it: the
+    // line is then borrowed as it is.
+    let mut text = Cow::Borrowed(line);
     if let Some(start) = text.find("当前位置") {
         let after = start + "当前位置".len();
         let rest = &text[after..];
@@ -221,12 +353,16 @@ pub fn strip_chrome(line: &str) -> String {
             end += consumed;
             remaining = &rest[end..];
         }
-        text = format!("{}{}", &text[..start], &rest[end..]);
+        text = Cow::Owned(format!("{}{}", &text[..start], &rest[end..]));
     }
+    let trimmed = |text: &Cow<'a, str>| match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+        Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+    };
     // Chrome words only count as chrome in a run of at least two of them.
     let words: Vec<&str> = text.split(' ').collect();
     if words.len() < 2 {
-        return text.trim().to_owned();
+        return trimmed(&text);
     }
     let is_chrome = |w: &str| CHROME_WORDS.contains(&w);
     let mut keep = vec![true; words.len()];
@@ -247,15 +383,21 @@ pub fn strip_chrome(line: &str) -> String {
             i += 1;
         }
     }
-    words
-        .iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(w, _)| *w)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim()
-        .to_owned()
+    if keep.iter().all(|k| *k) {
+        // Nothing removed: the words joined again are the text.
+        return trimmed(&text);
+    }
+    Cow::Owned(
+        words
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(w, _)| *w)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim()
+            .to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -270,6 +412,66 @@ mod tests {
         assert_eq!(normalize_text("1、属于国家秘密"), "1.属于国家秘密");
         assert_eq!(normalize_text("2019、2020年"), "2019、2020年");
         assert_eq!(normalize_text("a\u{A0}b\u{3000}c\u{200B}"), "a b c");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_definitions() {
+        let samples = [
+            "",
+            "abc 123",
+            "一、总体情况",
+            "1、属于国家秘密",
+            "2019、2020年",
+            "a\u{A0}b\u{3000}c\u{200B}d\u{FEFF}",
+            "⼀⾏１２３ＡＢ＋－％／",
+            "\u{2460}\u{3280}\u{F900}\u{2F800}\u{2212}\u{2010}",
+            "é ü ñ ©",
+            "\u{85}\u{1680}\u{2028}\u{2029}\u{205F}\u{202F}\t\r\n",
+            "本年新制作数量 １２ 件；规章 0 0 0",
+        ];
+        for s in samples {
+            let slow = s.chars().any(needs_normalizing)
+                || s.match_indices('、')
+                    .any(|(i, _)| i > 0 && s.as_bytes()[i - 1].is_ascii_digit());
+            assert_eq!(needs_normalizing_text(s), slow, "{s:?}");
+            let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            assert_eq!(without_whitespace(s), compact, "{s:?}");
+        }
+        // Every character that may change, and every whitespace character, is found.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            assert_eq!(
+                needs_normalizing_text(&s),
+                needs_normalizing(c),
+                "{:04X}",
+                u32::from(c)
+            );
+            assert_eq!(
+                without_whitespace(&s).is_empty(),
+                c.is_whitespace(),
+                "{:04X}",
+                u32::from(c)
+            );
+        }
+        for c in '\u{4E00}'..='\u{9FFF}' {
+            assert!(c.is_alphanumeric(), "{:04X}", u32::from(c));
+        }
+        // label_key against its definition, character by character.
+        let key_by_chars = |text: &str| -> String {
+            let mut out = String::new();
+            for c in text.chars() {
+                if wants_nfkc(c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) {
+                    out.extend(c.nfkc().filter(|n| is_key_char(*n)));
+                } else if is_key_char(c) {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("a{c}一{c}1");
+            assert_eq!(label_key(&s), key_by_chars(&s), "{:04X}", u32::from(c));
+        }
     }
 
     #[test]
@@ -293,10 +495,15 @@ mod tests {
     fn chrome_is_stripped() {
         let line = "当前位置： 首页政务公开政府信息公开年报 平潭综合实验区2021年度政府信息公开工作年度报告 来源：平潭县人民政府 时间：2022-02-08 16:34 微信 微博 QQ空间 全真版 文字版 文件下载 相关链接： --> 根据《条例》";
         assert_eq!(
-            strip_chrome(line),
+            without_chrome(line),
             "平潭综合实验区2021年度政府信息公开工作年度报告 来源：平潭县人民政府 时间：2022-02-08 16:34 根据《条例》"
         );
-        assert_eq!(strip_chrome("大 中 小"), "大 中 小");
-        assert_eq!(strip_chrome("一、总体情况"), "一、总体情况");
+        assert_eq!(without_chrome("大 中 小"), "大 中 小");
+        assert_eq!(
+            without_chrome(" 本报告电子版可在门户网站下载。 "),
+            "本报告电子版可在门户网站下载。"
+        );
+        assert_eq!(without_chrome("微信 微博 正文"), "正文");
+        assert_eq!(without_chrome("一、总体情况"), "一、总体情况");
     }
 }

@@ -56,18 +56,24 @@ pub fn classify(raw: &str) -> Printed {
 
 /// [`classify`] for text already passed through [`normalize_text`].
 pub fn classify_normalized(normalized: &str) -> Printed {
-    // Most cells are plain digits, which the general path below reads the same way.
-    if !normalized.is_empty()
-        && normalized.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(value) = Decimal::from_str(normalized)
-    {
-        return Printed::Number { value, unit: None };
+    // Most cells are plain digits, which the general path below reads the same way; up to
+    // 18 digits fit a u64, whose Decimal is the one `from_str` gives (scale 0).
+    if !normalized.is_empty() && normalized.bytes().all(|b| b.is_ascii_digit()) {
+        let value = if normalized.len() <= 18 {
+            normalized
+                .bytes()
+                .try_fold(0u64, |n, d| {
+                    n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+                })
+                .map(Decimal::from)
+        } else {
+            Decimal::from_str(normalized).ok()
+        };
+        if let Some(value) = value {
+            return Printed::Number { value, unit: None };
+        }
     }
-    let compact: Cow<'_, str> = if normalized.chars().any(char::is_whitespace) {
-        Cow::Owned(normalized.chars().filter(|c| !c.is_whitespace()).collect())
-    } else {
-        Cow::Borrowed(normalized)
-    };
+    let compact: Cow<'_, str> = crate::normalize::without_whitespace(normalized);
     if compact.is_empty() {
         return Printed::Blank;
     }
@@ -100,20 +106,26 @@ pub fn parse_number(compact: &str) -> Option<(Decimal, Option<String>)> {
         Some(b'+') => (false, &body[1..]),
         _ => (false, body),
     };
-    let digits = digits.replace('，', ",");
+    // Words (labels) fail at their first character: nothing is allocated for them.
+    let digits: Cow<'_, str> = if digits.contains('，') {
+        Cow::Owned(digits.replace('，', ","))
+    } else {
+        Cow::Borrowed(digits)
+    };
     let (int_part, frac_part) = match digits.split_once('.') {
         Some((i, f)) => (i, Some(f)),
-        None => (digits.as_str(), None),
+        None => (digits.as_ref(), None),
     };
     if int_part.is_empty() || !int_part.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let groups: Vec<&str> = int_part.split(',').collect();
-    let valid_groups = groups.iter().enumerate().all(|(i, g)| {
+    let single_group = !int_part.contains(',');
+    let valid_groups = int_part.split(',').enumerate().all(|(i, g)| {
         !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()) && (i == 0 || g.len() == 3)
-    }) && groups
-        .first()
-        .is_some_and(|g| groups.len() == 1 || g.len() <= 3);
+    }) && int_part
+        .split(',')
+        .next()
+        .is_some_and(|g| single_group || g.len() <= 3);
     if !valid_groups {
         return None;
     }
@@ -181,6 +193,24 @@ mod tests {
         assert_eq!(value("1,2"), None);
         assert_eq!(value("12,34,567"), None);
         assert_eq!(value("1.2.3"), None);
+    }
+
+    #[test]
+    fn plain_digits_read_as_from_str_reads_them() {
+        for text in [
+            "0",
+            "7",
+            "007",
+            "1198",
+            "999999999999999999",
+            "1000000000000000000",
+        ] {
+            let Printed::Number { value, .. } = classify(text) else {
+                panic!("{text}");
+            };
+            let parsed = Decimal::from_str(text).expect("decimal");
+            assert_eq!(value.serialize(), parsed.serialize(), "{text}");
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> 
         let Item::Text(text_item) = item else {
             continue;
         };
-        let text = text_item.text.as_str();
+        let text: &str = &text_item.text;
         let start_at = if item_index == from.0 { from.1 } else { 0 };
         let Some(slice) = text.get(start_at..) else {
             continue;
@@ -142,9 +142,9 @@ mod tests {
     use super::*;
     use crate::items::TextItem;
 
-    fn text(s: &str) -> Item {
+    fn text(s: &str) -> Item<'_> {
         Item::Text(TextItem {
-            text: s.to_owned(),
+            text: s.into(),
             position: None,
             ordinal: 0,
         })

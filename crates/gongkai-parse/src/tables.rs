@@ -16,7 +16,7 @@ use crate::number::Printed;
 use aho_corasick::AhoCorasick;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
-use gongkai_model::{Table, TableId, Template};
+use gongkai_model::{Cell, Table, TableId, TableRow, Template};
 use std::sync::LazyLock;
 
 const T2_CUES: &[&str] = &[
@@ -73,9 +73,9 @@ const T4_CUES: &[&str] = &[
 /// A row split into its label cells and its value cells.
 struct Split<'a> {
     /// Every label cell, spanned ones included, in order.
-    labels: Vec<&'a RowCell>,
+    labels: Vec<&'a RowCell<'a>>,
     /// The row's own values: origin cells after the last label cell.
-    values: Vec<&'a RowCell>,
+    values: Vec<&'a RowCell<'a>>,
 }
 
 impl Split<'_> {
@@ -109,18 +109,16 @@ impl Split<'_> {
     }
 }
 
-fn split(row: &Row) -> Split<'_> {
+fn split<'a>(row: &'a Row<'a>) -> Split<'a> {
     let is_label = |c: &RowCell| matches!(c.printed, Printed::Text);
     let last_label = row.cells.iter().rposition(is_label);
-    let labels = row.cells.iter().filter(|c| is_label(c)).collect();
     let after = last_label.map_or(0, |i| i + 1);
-    let values = row
-        .cells
-        .get(after..)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|c| !c.spanned)
-        .collect();
+    let (head, tail) = row.cells.split_at(after.min(row.cells.len()));
+    // Sized once: collecting a filter grows the vector push by push.
+    let mut labels = Vec::with_capacity(head.len());
+    labels.extend(head.iter().filter(|c| is_label(c)));
+    let mut values = Vec::with_capacity(tail.len());
+    values.extend(tail.iter().filter(|c| !c.spanned));
     Split { labels, values }
 }
 
@@ -144,9 +142,16 @@ pub fn classify_groups(
             }
             add_cue_scores(&cell.key, score);
         }
-        let s = split(row);
-        if s.labels.is_empty() && s.has_numbers() {
-            bare_numbers[row.group] = bare_numbers[row.group].max(s.values.len());
+        // A row without labels: its values are its cells not covered by a span (what
+        // `split` would collect, without collecting).
+        if !row.cells.iter().any(|c| matches!(c.printed, Printed::Text)) {
+            let values = row.cells.iter().filter(|c| !c.spanned);
+            if values
+                .clone()
+                .any(|c| matches!(c.printed, Printed::Number { .. }))
+            {
+                bare_numbers[row.group] = bare_numbers[row.group].max(values.count());
+            }
         }
     }
     (0..groups)
@@ -229,8 +234,38 @@ pub fn read_table(
     (found > 0).then_some(out)
 }
 
-fn contains_all(key: &str, words: &[&str]) -> bool {
-    words.iter().all(|w| key.contains(w))
+/// Puts `cell` in `row` under `column`: the empty table already holds every column, so the
+/// key is only allocated for a column it lacks.
+fn set_cell(row: &mut TableRow, column: &str, cell: Cell) {
+    match row.get_mut(column) {
+        Some(slot) => *slot = cell,
+        None => {
+            row.insert(column.to_owned(), cell);
+        }
+    }
+}
+
+/// A 64-bit summary of the characters of a label key. A keyword with a character the key
+/// lacks is not in the key: most keywords of most rows are rejected so, without a search.
+#[derive(Debug, Clone, Copy)]
+struct CharMask(u64);
+
+impl CharMask {
+    fn of(text: &str) -> CharMask {
+        CharMask(
+            text.chars()
+                .fold(0, |mask, c| mask | 1 << (u32::from(c) % 64)),
+        )
+    }
+
+    fn may_contain(self, word: &str) -> bool {
+        CharMask::of(word).0 & !self.0 == 0
+    }
+}
+
+/// The key (whose [`CharMask`] is `mask`) contains every word.
+fn contains_all(key: &str, mask: CharMask, words: &[&str]) -> bool {
+    words.iter().all(|w| mask.may_contain(w) && key.contains(w))
 }
 
 /// Extra spellings of t2 labels, beside the model's keywords.
@@ -243,8 +278,12 @@ fn t2_alternatives(row: &str) -> &'static [&'static [&'static str]] {
 }
 
 fn match_t2(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    let mask = CharMask::of(key);
     specs.iter().find(|s| {
-        contains_all(key, s.keywords) || t2_alternatives(s.key).iter().any(|a| contains_all(key, a))
+        contains_all(key, mask, s.keywords)
+            || t2_alternatives(s.key)
+                .iter()
+                .any(|a| contains_all(key, mask, a))
     })
 }
 
@@ -279,7 +318,7 @@ fn read_t2(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
             {
                 cell = cell.with_unit(unit);
             }
-            cells.insert(column.key.to_owned(), cell);
+            set_cell(cells, column.key, cell);
         }
     }
     found
@@ -290,7 +329,7 @@ fn header_unit(previous: &[&Row], group: usize) -> Option<&'static str> {
     for row in previous.iter().rev().take_while(|r| r.group == group) {
         for cell in &row.cells {
             if cell.key.contains("采购总金额") || cell.key.contains("单位") {
-                let text = normalize_text(&cell.raw);
+                let text = normalize_text(cell.raw);
                 if text.contains("万元") {
                     return Some("万元");
                 }
@@ -331,6 +370,7 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     if key.is_empty() {
         return None;
     }
+    let mask = CharMask::of(key);
     // Generic words (`其他`, `总计`) last, so that `2.其他法律行政法规禁止公开` and
     // `（六）其他处理1.申请人…` find their specific rows first.
     let generic = ["other_other", "other_handling", "total_processed"];
@@ -338,8 +378,10 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
         .iter()
         .filter(|s| !generic.contains(&s.key))
         .find(|s| {
-            contains_all(key, s.keywords)
-                || t3_alternatives(s.key).iter().any(|a| contains_all(key, a))
+            contains_all(key, mask, s.keywords)
+                || t3_alternatives(s.key)
+                    .iter()
+                    .any(|a| contains_all(key, mask, a))
         });
     if specific.is_some() {
         return specific;
@@ -393,7 +435,7 @@ fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
         };
         found += 1;
         for (column, value) in spec.columns.iter().zip(values) {
-            cells.insert(column.key.to_owned(), value.to_cell());
+            set_cell(cells, column.key, value.to_cell());
         }
     }
     found
@@ -418,7 +460,7 @@ fn read_t4(rows: &[&Row], out: &mut Table) -> usize {
     let fill = |block: &str, values: &[&RowCell], out: &mut Table| {
         if let Some(cells) = out.get_mut(block) {
             for (column, value) in schema::T4_COLUMNS.iter().zip(values) {
-                cells.insert(column.key.to_owned(), value.to_cell());
+                set_cell(cells, column.key, value.to_cell());
             }
         }
     };

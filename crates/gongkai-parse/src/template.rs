@@ -147,8 +147,7 @@ pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
                 legacy_title |= t.text.contains(LEGACY_TITLE);
                 legacy |= t.text.contains(LEGACY_NAME) && t.text.contains(LEGACY_UNIT);
                 if in_tables(index) {
-                    let compact: String = t.text.chars().filter(|c| !c.is_whitespace()).collect();
-                    check(&compact);
+                    check(&crate::normalize::without_whitespace(&t.text));
                 }
             }
             Item::Row(r) => {

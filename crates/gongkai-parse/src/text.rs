@@ -60,32 +60,50 @@ fn read_line(line: &str, markdown: bool) -> Option<String> {
             text = trimmed[hashes..].trim();
         }
     }
-    let cells: Vec<String> = if text.contains('\t') {
-        text.split('\t').map(|c| c.trim().to_owned()).collect()
-    } else if let Some(cells) = pipe_cells(text) {
-        cells
-    } else if (text.contains("  ") || text.contains('\u{3000}'))
+    // Cells are borrowed from the line and joined once.
+    if text.contains('\t') {
+        let cells = text.split('\t').map(str::trim);
+        // Most tab rows have no space around their cells: the line is its own join.
+        if !is_delimiter_row(cells.clone()) && text.split('\t').all(|c| c.len() == c.trim().len()) {
+            return Some(text.to_owned());
+        }
+        return joined(cells, text.len());
+    }
+    if let Some(cells) = pipe_cells(text) {
+        return joined(cells, text.len());
+    }
+    if (text.contains("  ") || text.contains('\u{3000}'))
         && let Some(cells) = spaced_cells(text)
     {
-        cells
-    } else {
-        return Some(text.trim_end().to_owned());
-    };
-    if is_delimiter_row(&cells) {
+        return joined(cells.iter().map(String::as_str), text.len());
+    }
+    Some(text.trim_end().to_owned())
+}
+
+/// The cells joined by tabs; `None` for a Markdown delimiter row.
+fn joined<'a>(cells: impl Iterator<Item = &'a str> + Clone, capacity: usize) -> Option<String> {
+    if is_delimiter_row(cells.clone()) {
         return None;
     }
-    Some(cells.join("\t"))
+    let mut out = String::with_capacity(capacity);
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        out.push_str(cell);
+    }
+    Some(out)
 }
 
 /// `| a | b |` → `["a", "b"]`.
-fn pipe_cells(line: &str) -> Option<Vec<String>> {
+fn pipe_cells(line: &str) -> Option<impl Iterator<Item = &str> + Clone> {
     let t = line.trim();
     if !t.starts_with('|') || t.len() < 2 {
         return None;
     }
     let inner = t.strip_prefix('|').unwrap_or(t);
     let inner = inner.strip_suffix('|').unwrap_or(inner);
-    Some(inner.split('|').map(|c| c.trim().to_owned()).collect())
+    Some(inner.split('|').map(str::trim))
 }
 
 /// A line whose columns are separated by runs of two or more spaces, with at least two cells
@@ -123,7 +141,7 @@ fn spaced_cells(line: &str) -> Option<Vec<String>> {
 }
 
 /// `---`, `:---:` in every non-empty cell.
-fn is_delimiter_row(cells: &[String]) -> bool {
+fn is_delimiter_row<'a>(cells: impl Iterator<Item = &'a str>) -> bool {
     let mut any = false;
     for c in cells {
         let c = c.trim();

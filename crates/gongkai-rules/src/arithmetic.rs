@@ -4,12 +4,12 @@
 //! (decimals, no floats). Cells that cannot be used stop the computation where they occur and
 //! end in one `无法核验` warning per rule ([`Blocked`]).
 
-use crate::eval::{Blocked, effective_template, row_absent, values};
+use crate::eval::{Blocked, effective_template, values_in};
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_label, column_label, nonzero_terms, row_label};
 use crate::structure::mixed_t3_uses_single_other_row;
 use gongkai_model::schema::{self, T3_COLUMNS, T4_COLUMNS, TableId, Template};
-use gongkai_model::{Decimal, Observed, Report, Severity};
+use gongkai_model::{CellState, Decimal, Observed, Report, Severity, TableRow};
 
 const T3: TableId = TableId::T3;
 const T4: TableId = TableId::T4;
@@ -26,16 +26,20 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
     }
     let tpl = label_template(report);
     let mut blocked = Blocked::new("T3-BALANCE", T3, tpl);
-    for col in T3_COLUMNS {
+    let t3 = report.tables.t3.as_ref();
+    let rows = [
+        "new_received",
+        "carried_over",
+        "total_processed",
+        "carried_forward",
+    ]
+    .map(|r| (r, t3.and_then(|t| t.get(r))));
+    for (hint, col) in T3_COLUMNS.iter().enumerate() {
         let c = col.key;
-        let cells = [
-            ("new_received", c),
-            ("carried_over", c),
-            ("total_processed", c),
-            ("carried_forward", c),
-        ];
-        let column = column_label(tpl, T3, "new_received", c);
-        match values(report, T3, &cells) {
+        let cells = rows.map(|(r, _)| (r, c));
+        // The label is built only for a column that yields a finding.
+        let column = || column_label(tpl, T3, "new_received", c);
+        match values_in(T3, &rows.map(|(r, map)| (r, map, c, hint))) {
             Ok(v) => {
                 let (new, over, done, forward) = (v[0], v[1], v[2], v[3]);
                 let left = new + over;
@@ -43,6 +47,7 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
                 if left == right {
                     continue;
                 }
+                let column = column();
                 let zh = format!(
                     "表三「{column}」列不平衡：「{}」{new} +「{}」{over} = {left}，而「{}」{done} +「{}」{forward} = {right}（表头注明：第一项加第二项之和，等于第三项加第四项之和）。",
                     row_label(tpl, T3, "new_received"),
@@ -63,7 +68,7 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
                         .with_cells(cells.iter().map(|(r, c)| cell_ref(T3, r, c)).collect()),
                 );
             }
-            Err(bad) => blocked.add(format!("「{column}」列"), bad),
+            Err(bad) => blocked.add(format!("「{}」列", column()), bad),
         }
     }
     blocked.finish(out);
@@ -101,11 +106,19 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
     };
     let rows = result_rows(report, template);
     let mut blocked = Blocked::new("T3-RESULTS", T3, template);
-    for col in T3_COLUMNS {
+    // Each row is looked up once for all the columns.
+    let t3 = report.tables.t3.as_ref();
+    let maps: Vec<(&str, Option<&TableRow>)> = rows
+        .iter()
+        .copied()
+        .chain(["total_processed"])
+        .map(|r| (r, t3.and_then(|t| t.get(r))))
+        .collect();
+    for (hint, col) in T3_COLUMNS.iter().enumerate() {
         let c = col.key;
-        let mut cells: Vec<(&str, &str)> = rows.iter().map(|r| (*r, c)).collect();
-        cells.push(("total_processed", c));
-        match values(report, T3, &cells) {
+        let cells: Vec<(&str, &str)> = maps.iter().map(|(r, _)| (*r, c)).collect();
+        let located: Vec<_> = maps.iter().map(|&(r, map)| (r, map, c, hint)).collect();
+        match values_in(T3, &located) {
             Ok(v) => {
                 let (printed, terms) = match v.split_last() {
                     Some((p, t)) => (*p, t),
@@ -115,9 +128,11 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
                 if sum == printed {
                     continue;
                 }
+                // Only the non-zero terms are named in the message: only they get labels.
                 let labelled: Vec<(String, Decimal)> = rows
                     .iter()
                     .zip(terms)
+                    .filter(|(_, v)| !v.is_zero())
                     .map(|(r, v)| (format!("「{}」", row_label(template, T3, r)), *v))
                     .collect();
                 let zh = format!(
@@ -159,6 +174,7 @@ pub(crate) fn t3_row_total(report: &Report, out: &mut Findings) {
             let labelled: Vec<(String, Decimal)> = parts
                 .iter()
                 .zip(terms)
+                .filter(|(_, v)| !v.is_zero())
                 .map(|(c, v)| (column_label(tpl, T3, row, c), *v))
                 .collect();
             (
@@ -222,13 +238,31 @@ fn row_totals(
         .map(|c| c.key)
         .filter(|k| *k != "total")
         .collect();
-    for row in rows.keys() {
-        if row_absent(report, table, row) {
+    // The columns other than `total`, then `total`, each with its position in the template.
+    let mut located_columns: Vec<(&str, usize)> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.key != "total")
+        .map(|(i, c)| (c.key, i))
+        .collect();
+    located_columns.push((
+        "total",
+        columns.iter().position(|c| c.key == "total").unwrap_or(0),
+    ));
+    for (row, map) in rows {
+        // The row is in the table: absent only when every cell is `missing`.
+        if map.values().all(|c| c.state == CellState::Missing) {
             continue;
         }
-        let mut cells: Vec<(&str, &str)> = parts.iter().map(|c| (row.as_str(), *c)).collect();
-        cells.push((row.as_str(), "total"));
-        match values(report, table, &cells) {
+        let cells: Vec<(&str, &str)> = located_columns
+            .iter()
+            .map(|&(c, _)| (row.as_str(), c))
+            .collect();
+        let located: Vec<_> = located_columns
+            .iter()
+            .map(|&(c, hint)| (row.as_str(), Some(map), c, hint))
+            .collect();
+        match values_in(table, &located) {
             Ok(v) => {
                 let Some((&printed, terms)) = v.split_last() else {
                     continue;

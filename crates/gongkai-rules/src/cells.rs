@@ -4,7 +4,7 @@
 use crate::eval::effective_template;
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_id, cell_label, column_label, row_label, row_spec, table_name};
-use gongkai_model::schema::{TableId, Template, ValueKind};
+use gongkai_model::schema::{RowSpec, TableId, Template, ValueKind};
 use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Observed, Report, Severity};
 
 pub(crate) fn check(report: &Report, out: &mut Findings) {
@@ -14,17 +14,18 @@ pub(crate) fn check(report: &Report, out: &mut Findings) {
             continue;
         };
         for (row, cells) in t {
+            // The row's spec is looked up once for all its cells.
+            let spec = row_spec(template, table, row);
             for (column, cell) in cells {
-                one_cell(template, table, row, column, cell, out);
+                one_cell(template, table, row, spec, column, cell, out);
             }
         }
     }
     ambiguities(report, template, out);
 }
 
-fn kind(template: Template, table: TableId, row: &str, column: &str) -> ValueKind {
-    row_spec(template, table, row)
-        .and_then(|r| r.column(column))
+fn kind(spec: Option<&RowSpec>, column: &str) -> ValueKind {
+    spec.and_then(|r| r.column(column))
         .map_or(ValueKind::Count, |c| c.kind)
 }
 
@@ -32,6 +33,7 @@ fn one_cell(
     template: Template,
     table: TableId,
     row: &str,
+    spec: Option<&RowSpec>,
     column: &str,
     cell: &Cell,
     out: &mut Findings,
@@ -64,8 +66,14 @@ fn one_cell(
         .expected_actual(None, Some(Observed::Text(cell.text.clone()))))),
         CellState::Number => {
             let Some(v) = cell.value else { return };
-            let k = kind(template, table, row, column);
-            if v.is_sign_negative() && !v.is_zero() && k != ValueKind::SignedCount {
+            let negative = v.is_sign_negative() && !v.is_zero();
+            // A value without decimals is whole: `fract` is computed only for the others.
+            let fraction = v.scale() > 0 && !v.fract().is_zero();
+            if !negative && !fraction {
+                return;
+            }
+            let k = kind(spec, column);
+            if negative && k != ValueKind::SignedCount {
                 out.push_table(at(finding(
                     "C-NEGATIVE",
                     Severity::Error,
@@ -82,7 +90,7 @@ fn one_cell(
                 )
                 .expected_actual(None, Some(Observed::Number(v)))));
             }
-            if !v.fract().is_zero() && k != ValueKind::Amount {
+            if fraction && k != ValueKind::Amount {
                 out.push_table(at(finding(
                     "C-NOT-INTEGER",
                     Severity::Error,

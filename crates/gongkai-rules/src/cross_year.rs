@@ -33,7 +33,7 @@ struct Comparison {
 
 struct Outcome {
     comparisons: Vec<Comparison>,
-    blocked: Vec<(Which, Unusable)>,
+    blocked: Vec<(Which, Unusable<'static>)>,
 }
 
 pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
@@ -270,7 +270,7 @@ fn emit(rule: &'static str, template: Template, outcome: Outcome, out: &mut Find
         (Which::This, "本年度报告"),
         (Which::Previous, "上一年度报告"),
     ] {
-        let cells: Vec<Unusable> = outcome
+        let cells: Vec<Unusable<'_>> = outcome
             .blocked
             .iter()
             .filter(|(w, _)| *w == which)
@@ -287,7 +287,7 @@ fn emit(rule: &'static str, template: Template, outcome: Outcome, out: &mut Find
         .blocked
         .iter()
         .filter(|(w, _)| *w == Which::This)
-        .map(|(_, u)| cell_ref(u.table, &u.row, &u.column))
+        .map(|(_, u)| cell_ref(u.table, u.row, u.column))
         .collect();
     let main = outcome
         .blocked
@@ -303,8 +303,8 @@ fn emit(rule: &'static str, template: Template, outcome: Outcome, out: &mut Find
         )
         .at(
             rule_table(rule),
-            main.map(|u| u.row.as_str()),
-            main.map(|u| u.column.as_str()),
+            main.map(|u| u.row),
+            main.map(|u| u.column),
         )
         .with_cells(refs),
     );

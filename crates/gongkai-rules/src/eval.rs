@@ -7,14 +7,16 @@
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{column_label, row_label, table_name, unusable_state};
 use gongkai_model::schema::{TableId, Template};
-use gongkai_model::{CellState, Decimal, Report, Severity, Table};
+use gongkai_model::{Cell, CellState, Decimal, Report, Severity, Table, TableHasher, TableRow};
+use std::collections::HashSet;
 
-/// A cell a rule needed and could not use.
+/// A cell a rule needed and could not use. The keys are borrowed from the rule (the schema's
+/// keys) or the report: a table with many missing cells yields hundreds of these per check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unusable {
+pub(crate) struct Unusable<'a> {
     pub table: TableId,
-    pub row: String,
-    pub column: String,
+    pub row: &'a str,
+    pub column: &'a str,
     /// `None` when the row or column is not in the table at all.
     pub state: Option<CellState>,
 }
@@ -49,36 +51,51 @@ fn infer_template(report: &Report) -> Option<Template> {
 }
 
 /// The usable value of one cell.
-pub(crate) fn value(
+pub(crate) fn value<'a>(
     report: &Report,
     table: TableId,
-    row: &str,
-    column: &str,
-) -> Result<Decimal, Unusable> {
+    row: &'a str,
+    column: &'a str,
+) -> Result<Decimal, Unusable<'a>> {
     let cell = report.tables.cell(table, row, column);
     match cell.and_then(|c| c.usable()) {
         Some(v) => Ok(v),
         None => Err(Unusable {
             table,
-            row: row.to_owned(),
-            column: column.to_owned(),
+            row,
+            column,
             state: cell.map(|c| c.state),
         }),
     }
 }
 
-/// The values of `cells`, or every cell among them that is not usable.
-pub(crate) fn values(
-    report: &Report,
+/// `row[column]`, tried first at position `hint`: the reader fills rows in the template's
+/// column order, so one string compare usually replaces hashing the key.
+pub(crate) fn cell_at<'m>(row: &'m TableRow, column: &str, hint: usize) -> Option<&'m Cell> {
+    match row.get_index(hint) {
+        Some((key, cell)) if key == column => Some(cell),
+        _ => row.get(column),
+    }
+}
+
+/// The values of cells given as (row key, the row's map if the table has it, column key,
+/// the column's position in the template), for rules that look each row up once.
+pub(crate) fn values_in<'a>(
     table: TableId,
-    cells: &[(&str, &str)],
-) -> Result<Vec<Decimal>, Vec<Unusable>> {
+    cells: &[(&'a str, Option<&TableRow>, &'a str, usize)],
+) -> Result<Vec<Decimal>, Vec<Unusable<'a>>> {
     let mut ok = Vec::with_capacity(cells.len());
     let mut bad = Vec::new();
-    for &(row, column) in cells {
-        match value(report, table, row, column) {
-            Ok(v) => ok.push(v),
-            Err(u) => bad.push(u),
+    for &(row, map, column, hint) in cells {
+        let cell = map.and_then(|m| cell_at(m, column, hint));
+        match cell.and_then(Cell::usable) {
+            Some(v) => ok.push(v),
+            None => bad.push(Unusable {
+                table,
+                row,
+                column,
+                state: cell.map(|c| c.state),
+            }),
         }
     }
     if bad.is_empty() { Ok(ok) } else { Err(bad) }
@@ -95,30 +112,39 @@ pub(crate) fn row_absent(report: &Report, table: TableId, row: &str) -> bool {
 
 /// The cells one rule could not use, over all the places (columns, rows) it tried.
 #[derive(Debug)]
-pub(crate) struct Blocked {
+pub(crate) struct Blocked<'a> {
     rule: &'static str,
     table: TableId,
     template: Template,
     places: Vec<String>,
-    cells: Vec<Unusable>,
+    cells: Vec<Unusable<'a>>,
+    /// The (row, column) of every cell in `cells` (all of `table`): a truncated table blocks
+    /// hundreds of cells, too many to deduplicate by scanning the list.
+    seen: HashSet<(&'a str, &'a str), TableHasher>,
 }
 
-impl Blocked {
-    pub(crate) fn new(rule: &'static str, table: TableId, template: Template) -> Blocked {
+impl<'a> Blocked<'a> {
+    pub(crate) fn new(rule: &'static str, table: TableId, template: Template) -> Blocked<'a> {
         Blocked {
             rule,
             table,
             template,
             places: Vec::new(),
             cells: Vec::new(),
+            seen: HashSet::default(),
         }
     }
 
     /// Records that the rule could not be evaluated at `place` (a column or row label).
-    pub(crate) fn add(&mut self, place: String, cells: Vec<Unusable>) {
+    pub(crate) fn add(&mut self, place: String, cells: Vec<Unusable<'a>>) {
         self.places.push(place);
         for c in cells {
-            if !self.cells.contains(&c) {
+            let new = if c.table == self.table {
+                self.seen.insert((c.row, c.column))
+            } else {
+                !self.cells.contains(&c)
+            };
+            if new {
                 self.cells.push(c);
             }
         }
@@ -147,10 +173,10 @@ impl Blocked {
         let refs = self
             .cells
             .iter()
-            .map(|c| cell_ref(c.table, &c.row, &c.column))
+            .map(|c| cell_ref(c.table, c.row, c.column))
             .collect();
         let f = finding(self.rule, Severity::Warning, zh, en)
-            .at(self.table, Some(&first.row), Some(&first.column))
+            .at(self.table, Some(first.row), Some(first.column))
             .with_cells(refs);
         out.push_table(f);
     }
@@ -166,19 +192,20 @@ fn summarise_places(places: &[String]) -> String {
 }
 
 /// Groups unusable cells by row: `「（七）总计」行（7 列均缺失）、「二、…」行「自然人」列为占位符`.
-pub(crate) fn describe_cells(template: Template, cells: &[Unusable]) -> (String, String) {
-    let mut rows: Vec<(&str, Vec<&Unusable>)> = Vec::new();
+pub(crate) fn describe_cells(template: Template, cells: &[Unusable<'_>]) -> (String, String) {
+    let mut rows: Vec<(&str, Vec<&Unusable<'_>>)> = Vec::new();
     for c in cells {
         match rows.iter_mut().find(|(r, _)| *r == c.row) {
             Some((_, v)) => v.push(c),
-            None => rows.push((&c.row, vec![c])),
+            None => rows.push((c.row, vec![c])),
         }
     }
     let mut zh = Vec::new();
     let mut en = Vec::new();
     // Long runs of whole rows in the same state (a truncated table) read as a range.
-    let whole =
-        |group: &[&Unusable]| group.len() > 2 && group.iter().all(|c| c.state == group[0].state);
+    let whole = |group: &[&Unusable<'_>]| {
+        group.len() > 2 && group.iter().all(|c| c.state == group[0].state)
+    };
     if rows.len() > 3 && rows.iter().all(|(_, g)| whole(g)) {
         let states: Vec<Option<CellState>> = rows.iter().map(|(_, g)| g[0].state).collect();
         if states.iter().all(|s| *s == states[0]) {
@@ -210,7 +237,7 @@ pub(crate) fn describe_cells(template: Template, cells: &[Unusable]) -> (String,
                 let (s_zh, s_en) = unusable_state(c.state);
                 zh.push(format!(
                     "「{label}」行「{}」列{s_zh}",
-                    column_label(template, table, row, &c.column)
+                    column_label(template, table, row, c.column)
                 ));
                 en.push(format!("{row}/{} {s_en}", c.column));
             }

@@ -40,7 +40,13 @@ fn context(text: &str, start: usize, end: usize) -> String {
 /// Each sign of damage in `text`, described in Chinese and English.
 pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let fffd = text.matches('\u{FFFD}').count();
+    // A string pattern searches for the three bytes of U+FFFD at once; the character's last
+    // byte alone is common in Chinese text.
+    let fffd = if text.contains("\u{FFFD}") {
+        text.matches("\u{FFFD}").count()
+    } else {
+        0
+    };
     if fffd > 0 {
         let at = text.find('\u{FFFD}').unwrap_or(0);
         out.push((
@@ -65,10 +71,16 @@ pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
     }
     // UTF-8 read as Latin-1: a lead byte (U+00C2..U+00F4) followed by a continuation byte.
     // In UTF-8 that pair is the bytes C3 82..=B4 C2 80..=BF, and C3 and C2 only ever lead a
-    // character, so a byte search finds exactly the character pairs.
-    if let Some(start) = text.as_bytes().windows(4).position(|w| {
-        w[0] == 0xC3 && matches!(w[1], 0x82..=0xB4) && w[2] == 0xC2 && matches!(w[3], 0x80..=0xBF)
-    }) {
+    // character, so a byte search finds exactly the character pairs (and a text without C3
+    // has none).
+    if text.as_bytes().contains(&0xC3)
+        && let Some(start) = text.as_bytes().windows(4).position(|w| {
+            w[0] == 0xC3
+                && matches!(w[1], 0x82..=0xB4)
+                && w[2] == 0xC2
+                && matches!(w[3], 0x80..=0xBF)
+        })
+    {
         let end = start + 4;
         out.push((
             format!(
@@ -80,48 +92,50 @@ pub(crate) fn signs(text: &str) -> Vec<(String, String)> {
     }
     // A stray word is lower-case ASCII: most prose has none, and needs no character table.
     if text.bytes().any(|b| b.is_ascii_lowercase()) {
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        out.extend(stray_words(text, &chars));
+        out.extend(stray_words(text));
     }
     out
 }
 
-fn stray_words(text: &str, chars: &[(usize, char)]) -> Vec<(String, String)> {
+fn stray_words(text: &str) -> Vec<(String, String)> {
+    // ASCII letters are single bytes that no other character's encoding contains: words are
+    // found on bytes, and only their neighbours are decoded.
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].1.is_ascii_alphabetic() {
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphabetic() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && chars[i].1.is_ascii_alphabetic() {
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
             i += 1;
         }
         let end = i;
-        let word: String = chars[start..end].iter().map(|(_, c)| c).collect();
+        let word = text.get(start..end).unwrap_or("");
         if word.len() < 2
-            || !word.chars().all(|c| c.is_ascii_lowercase())
-            || ALLOWED_WORDS.contains(&word.as_str())
+            || !word.bytes().all(|b| b.is_ascii_lowercase())
+            || ALLOWED_WORDS.contains(&word)
         {
             continue;
         }
         // The neighbour on each side, skipping one space, must be a Chinese character.
-        let left = match start.checked_sub(1).map(|k| chars[k].1) {
-            Some(' ') => start.checked_sub(2).map(|k| chars[k].1),
+        let mut before = text.get(..start).unwrap_or("").chars();
+        let left = match before.next_back() {
+            Some(' ') => before.next_back(),
             other => other,
         };
-        let right = match chars.get(end).map(|(_, c)| *c) {
-            Some(' ') => chars.get(end + 1).map(|(_, c)| *c),
+        let mut after = text.get(end..).unwrap_or("").chars();
+        let right = match after.next() {
+            Some(' ') => after.next(),
             other => other,
         };
         if left.is_some_and(is_ideograph) && right.is_some_and(is_ideograph) {
-            let from = chars[start].0;
-            let to = chars.get(end).map_or(text.len(), |(b, _)| *b);
             out.push((
                 format!(
                     "中文句中夹杂英文单词“{word}”（“{}”）",
-                    context(text, from, to)
+                    context(text, start, end)
                 ),
                 format!("stray Latin word {word:?} inside Chinese text"),
             ));

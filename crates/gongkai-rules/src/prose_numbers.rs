@@ -120,18 +120,19 @@ fn classify(prefix: &str, suffix: &str) -> Option<Kind> {
 /// The byte index where the clause holding `at` starts in `s`.
 fn clause_start(s: &str, at: usize) -> usize {
     let head = s.get(..at).unwrap_or("");
-    let chars: Vec<(usize, char)> = head.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate().rev() {
-        if !is_clause_break(c) {
-            continue;
+    let mut chars = head.char_indices().rev().peekable();
+    // The character after the current one, within `head`.
+    let mut next: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if is_clause_break(c) {
+            let digit_around = c == ','
+                && chars.peek().is_some_and(|(_, p)| p.is_ascii_digit())
+                && next.is_some_and(|q| q.is_ascii_digit());
+            if !digit_around {
+                return i + c.len_utf8();
+            }
         }
-        let digit_around = c == ','
-            && n > 0
-            && chars.get(n - 1).is_some_and(|(_, p)| p.is_ascii_digit())
-            && chars.get(n + 1).is_some_and(|(_, q)| q.is_ascii_digit());
-        if !digit_around {
-            return i + c.len_utf8();
-        }
+        next = Some(c);
     }
     0
 }
@@ -139,18 +140,19 @@ fn clause_start(s: &str, at: usize) -> usize {
 /// The byte index where the clause that starts at `from` ends.
 fn clause_end(s: &str, from: usize) -> usize {
     let tail = s.get(from..).unwrap_or("");
-    let chars: Vec<(usize, char)> = tail.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !is_clause_break(c) {
-            continue;
+    let mut chars = tail.char_indices().peekable();
+    // The character before the current one, within `tail`.
+    let mut previous: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if is_clause_break(c) {
+            let digit_around = c == ','
+                && previous.is_some_and(|p| p.is_ascii_digit())
+                && chars.peek().is_some_and(|(_, q)| q.is_ascii_digit());
+            if !digit_around {
+                return from + i;
+            }
         }
-        let digit_around = c == ','
-            && n > 0
-            && chars.get(n - 1).is_some_and(|(_, p)| p.is_ascii_digit())
-            && chars.get(n + 1).is_some_and(|(_, q)| q.is_ascii_digit());
-        if !digit_around {
-            return from + i;
-        }
+        previous = Some(c);
     }
     s.len()
 }
@@ -164,7 +166,7 @@ struct TableFigure {
     cells: Vec<CellRef>,
 }
 
-fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable>> {
+fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable<'static>>> {
     let t3 = |row| value(report, TableId::T3, row, "total");
     let t4 = |row, col| value(report, TableId::T4, row, col);
     let sum_t4 = |row| -> Option<Decimal> {
@@ -261,12 +263,18 @@ pub(crate) fn numbers(report: &Report, compacted: &[String], out: &mut Findings)
     let mut seen: Vec<(Kind, Decimal)> = Vec::new();
     for (section, text) in report.sections.iter().zip(compacted) {
         for sentence in sentences(text) {
+            // Most sentences state no figure: what the sentence is about is read only for
+            // those that do.
+            let figures = figures(sentence);
+            if figures.is_empty() {
+                continue;
+            }
             let requests_ok = sentence.contains("申请")
                 && (sentence.contains("信息公开")
                     || !OTHER_CASEWORK.iter().any(|w| sentence.contains(w)));
             let cases_ok = sentence.contains("公开");
             let mut previous_end = 0;
-            for fig in figures(sentence) {
+            for fig in figures {
                 let start = clause_start(sentence, fig.start).max(previous_end);
                 previous_end = fig.end;
                 let prefix = sentence.get(start..fig.start).unwrap_or("");
@@ -285,20 +293,15 @@ pub(crate) fn numbers(report: &Report, compacted: &[String], out: &mut Findings)
                     continue;
                 }
                 seen.push((kind, fig.value));
-                let quote = excerpt(
-                    sentence
-                        .get(start..clause_end(sentence, fig.end))
-                        .unwrap_or(""),
-                    48,
-                );
-                let place = format!("第{}部分", chinese_number(section.number));
+                let clause = sentence
+                    .get(start..clause_end(sentence, fig.end))
+                    .unwrap_or("");
                 compare(
                     report,
                     template,
                     section.number,
-                    &place,
                     sentence,
-                    &quote,
+                    clause,
                     kind,
                     fig.value,
                     out,
@@ -313,21 +316,24 @@ fn compare(
     report: &Report,
     template: Template,
     section: u8,
-    place: &str,
     sentence: &str,
-    quote: &str,
+    clause: &str,
     kind: Kind,
     stated: Decimal,
     out: &mut Findings,
 ) {
+    // The quote and the place are built only for a finding: most figures agree.
+    let quote = || excerpt(clause, 48);
+    let place = || format!("第{}部分", chinese_number(section));
     let figure = match table_figure(report, kind) {
         Ok(f) => f,
         Err(bad) => {
+            let (quote, place) = (quote(), place());
             let (zh_cells, en_cells) = describe_cells(template, &bad);
             let first = bad.first();
             let refs = bad
                 .iter()
-                .map(|c| cell_ref(c.table, &c.row, &c.column))
+                .map(|c| cell_ref(c.table, c.row, c.column))
                 .collect();
             let mut f = finding(
                 "P-NUMBERS",
@@ -341,7 +347,7 @@ fn compare(
             .expected_actual(None, Some(Observed::Number(stated)))
             .with_cells(refs);
             if let Some(c) = first {
-                f = f.at(c.table, Some(&c.row), Some(&c.column));
+                f = f.at(c.table, Some(c.row), Some(c.column));
             }
             out.push(section, f);
             return;
@@ -350,6 +356,7 @@ fn compare(
     if figure.accepted.contains(&stated) {
         return;
     }
+    let (quote, place) = (quote(), place());
     let (table, row, col) = figure.cell;
     let table_text = table_text(template, &figure, kind);
     let main = figure.main;

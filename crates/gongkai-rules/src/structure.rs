@@ -1,7 +1,7 @@
 //! The structure rules: S-METADATA, S-TEMPLATE, S-SECTION, S-TABLE-MISSING,
 //! S-TABLE-INCOMPLETE — is the report what the format says a report is.
 
-use crate::eval::{effective_template, row_absent};
+use crate::eval::{cell_at, effective_template, row_absent};
 use crate::findings::{DOCUMENT, Findings, cell_ref, finding, row_ref};
 use crate::labels::{column_label, row_label, table_name};
 use gongkai_model::report::SECTION_HEADINGS;
@@ -362,9 +362,10 @@ pub(crate) fn tables_incomplete(report: &Report, out: &mut Findings) {
         let mut missing_cells = Vec::new();
         for spec in &required {
             match t.get(spec.key) {
-                Some(cells) if !row_absent(report, table, spec.key) => {
-                    for col in spec.columns {
-                        let state = cells.get(col.key).map(|c| c.state);
+                // The row is in the table: absent only when every cell is `missing`.
+                Some(cells) if !cells.values().all(|c| c.state == CellState::Missing) => {
+                    for (hint, col) in spec.columns.iter().enumerate() {
+                        let state = cell_at(cells, col.key, hint).map(|c| c.state);
                         if matches!(state, None | Some(CellState::Missing)) {
                             missing_cells.push((spec.key, col.key));
                         }

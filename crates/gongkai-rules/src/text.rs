@@ -8,37 +8,122 @@ use std::str::FromStr;
 /// space between two ASCII letters or digits so that words and numbers stay apart. Full-width
 /// digits become ASCII ones.
 pub(crate) fn compact(text: &str) -> String {
+    // Runs of kept characters are copied as slices, and characters are told apart on their
+    // bytes: whitespace by [`whitespace_len`], full-width digits as EF BC 90..=99.
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let mut run = 0;
     let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let space = whitespace_len(bytes, i);
+        if space > 0 {
+            if !pending_space {
+                out.push_str(text.get(run..i).unwrap_or(""));
+                pending_space = true;
+            }
+            i += space;
+            run = i;
             continue;
         }
-        let c = match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            _ => c,
-        };
-        if pending_space
-            && c.is_ascii_alphanumeric()
-            && out
-                .chars()
-                .next_back()
-                .is_some_and(|p| p.is_ascii_alphanumeric())
-        {
-            out.push(' ');
+        let lead = bytes[i];
+        let digit = (lead == 0xEF && bytes.get(i + 1) == Some(&0xBC))
+            .then(|| bytes.get(i + 2).copied())
+            .flatten()
+            .filter(|b| (0x90..=0x99).contains(b))
+            .map(|b| b - 0x90 + b'0');
+        if pending_space {
+            // Everything before `i` is in `out`. A non-ASCII character's bytes (first or
+            // last) are no ASCII letter or digit.
+            if digit.unwrap_or(lead).is_ascii_alphanumeric()
+                && out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
+            {
+                out.push(' ');
+            }
+            pending_space = false;
         }
-        pending_space = false;
-        out.push(c);
+        if let Some(d) = digit {
+            out.push_str(text.get(run..i).unwrap_or(""));
+            out.push(char::from(d));
+            i += 3;
+            run = i;
+            continue;
+        }
+        i += utf8_len(lead);
+    }
+    if !pending_space {
+        out.push_str(text.get(run..).unwrap_or(""));
     }
     out
 }
 
+/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
+/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
+/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
+fn whitespace_len(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes.get(i).copied().unwrap_or(0) {
+        b'\t'..=b'\r' | b' ' => 1,
+        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
+        _ => 0,
+    }
+}
+
+/// The length of the UTF-8 character whose first byte is `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
 /// Sentences of compacted prose, ended by 。；！？ (and their ASCII forms).
 pub(crate) fn sentences(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['。', '；', ';', '！', '!', '？', '?'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    // The terminators are `;`, `!`, `?` and characters with the lead byte E3 (。) or EF (the
+    // full-width forms): the bytes are scanned and only those characters decoded.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while start <= bytes.len() {
+            let mut end = None;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if matches!(b, b';' | b'!' | b'?') {
+                    end = Some((i, 1));
+                    break;
+                }
+                if matches!(b, 0xE3 | 0xEF)
+                    && let Some(c) = text.get(i..).and_then(|rest| rest.chars().next())
+                {
+                    if matches!(c, '。' | '；' | '！' | '？') {
+                        end = Some((i, c.len_utf8()));
+                        break;
+                    }
+                    i += c.len_utf8();
+                    continue;
+                }
+                i += 1;
+            }
+            let (piece_end, next) = match end {
+                Some((at, len)) => (at, at + len),
+                None => (bytes.len(), bytes.len() + 1),
+            };
+            let piece = text.get(start..piece_end).unwrap_or("").trim();
+            start = next;
+            i = next;
+            if !piece.is_empty() {
+                return Some(piece);
+            }
+        }
+        None
+    })
 }
 
 /// True for the characters that end a clause inside a sentence. A comma between two digits is
@@ -73,11 +158,10 @@ pub(crate) fn figures(s: &str) -> Vec<Figure> {
         }
         let start = i;
         let mut j = i;
-        let mut digits = String::new();
+        let mut separators = false;
         while j < bytes.len() {
             let b = bytes[j];
             if b.is_ascii_digit() {
-                digits.push(char::from(b));
                 j += 1;
             } else if b == b','
                 && bytes
@@ -85,19 +169,26 @@ pub(crate) fn figures(s: &str) -> Vec<Figure> {
                     .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
                 && !bytes.get(j + 4).is_some_and(u8::is_ascii_digit)
             {
+                separators = true;
                 j += 1;
             } else {
                 break;
             }
         }
-        if s.get(j..).is_some_and(|rest| rest.starts_with('件'))
-            && let Ok(value) = Decimal::from_str(&digits)
-        {
-            out.push(Figure {
-                value,
-                start,
-                end: j + '件'.len_utf8(),
-            });
+        if s.get(j..).is_some_and(|rest| rest.starts_with('件')) {
+            let printed = s.get(start..j).unwrap_or("");
+            let value = if separators {
+                Decimal::from_str(&printed.replace(',', ""))
+            } else {
+                Decimal::from_str(printed)
+            };
+            if let Ok(value) = value {
+                out.push(Figure {
+                    value,
+                    start,
+                    end: j + '件'.len_utf8(),
+                });
+            }
         }
         i = j.max(i + 1);
     }
@@ -153,6 +244,75 @@ mod tests {
         assert_eq!(compact("意识 and 能力"), "意识and能力");
         assert_eq!(compact("IPv6 and  more"), "IPv6 and more");
         assert_eq!(compact("２０２４ 年"), "2024年");
+    }
+
+    /// The definitions the fast versions replace.
+    fn compact_by_chars(text: &str) -> String {
+        let mut out = String::new();
+        let mut pending_space = false;
+        for c in text.chars() {
+            if c.is_whitespace() {
+                pending_space = true;
+                continue;
+            }
+            let c = match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                _ => c,
+            };
+            if pending_space
+                && c.is_ascii_alphanumeric()
+                && out
+                    .chars()
+                    .next_back()
+                    .is_some_and(|p| p.is_ascii_alphanumeric())
+            {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        }
+        out
+    }
+
+    fn sentences_by_split(text: &str) -> Vec<&str> {
+        text.split(['。', '；', ';', '！', '!', '？', '?'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn byte_scans_agree_with_the_definitions() {
+        let samples = [
+            "",
+            " ",
+            "。",
+            "a。b",
+            "答\n复 3050 件。 共 １２ 件；另有 ２ 件! ok? 好！ 不？",
+            "IPv6 and  more\u{3000}x\u{A0}y\u{2003}z\u{85}w\u{1680}v\u{2028}u",
+            "意识 and 能力；；;!?",
+            "１ ２ a ３ 。",
+            " 前后 ",
+            "ｅ ＡＢ ｆ。＂",
+        ];
+        for s in samples {
+            assert_eq!(compact(s), compact_by_chars(s), "{s:?}");
+            assert_eq!(
+                sentences(s).collect::<Vec<_>>(),
+                sentences_by_split(s),
+                "{s:?}"
+            );
+        }
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("a{c}1 {c}b{c}");
+            assert_eq!(compact(&s), compact_by_chars(&s), "{:04X}", u32::from(c));
+            assert_eq!(
+                sentences(&s).collect::<Vec<_>>(),
+                sentences_by_split(&s),
+                "{:04X}",
+                u32::from(c)
+            );
+        }
     }
 
     #[test]
