@@ -1,7 +1,8 @@
 //! Times `read` and `check` on files given on the command line (release build):
 //! `cargo run --release -p gongkai-engine --example timing -- FILE…`. A word-style HTML of
 //! about 320 KB is made from an HTML file with `--inflate` (its spans and styles repeated),
-//! to measure the reader on large pages.
+//! to measure the reader on large pages. `--runs=N` sets the runs per file (200), `--check-only`
+//! times `check` alone (for callgrind).
 
 use std::time::Instant;
 
@@ -34,7 +35,11 @@ fn main() {
         if do_inflate {
             bytes = inflate(&String::from_utf8_lossy(&bytes)).into_bytes();
         }
-        let runs = 200;
+        // `--runs=N` keeps callgrind runs short.
+        let runs = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--runs=")?.parse::<u32>().ok())
+            .unwrap_or(200);
         if args.iter().any(|a| a == "--read-only") {
             for _ in 0..runs * 10 {
                 let _ = std::hint::black_box(gongkai_engine::read(&bytes, path));
@@ -46,6 +51,10 @@ fn main() {
             let _ = std::hint::black_box(gongkai_engine::check(&bytes, path));
         }
         let per = start.elapsed() / runs;
+        if args.iter().any(|a| a == "--check-only") {
+            println!("{path} ({} bytes): check {per:?}", bytes.len());
+            continue;
+        }
         let start = Instant::now();
         for _ in 0..runs {
             let _ = std::hint::black_box(gongkai_engine::read(&bytes, path));
