@@ -26,7 +26,7 @@ fn unsupported<T>(why: &'static str) -> R<T> {
 
 /// Builds the tree of `html`, or says that html5ever must.
 pub(crate) fn build(html: &str) -> R<Tree<'_>> {
-    if html.as_bytes().contains(&0) {
+    if memchr::memchr(0, html.as_bytes()).is_some() {
         return unsupported("NUL");
     }
     let mut b = Builder {
@@ -363,7 +363,7 @@ impl<'a> Builder<'a> {
         let mut i = 0usize;
         let mut text_start = 0usize;
         while i < bytes.len() {
-            let Some(off) = bytes[i..].iter().position(|&b| b == b'<' || b == b'&') else {
+            let Some(off) = memchr::memchr2(b'<', b'&', &bytes[i..]) else {
                 i = bytes.len();
                 break;
             };
@@ -439,7 +439,7 @@ impl<'a> Builder<'a> {
         }
         if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"doctype") {
             let from = i + 9;
-            let close = bytes[from..].iter().position(|&b| b == b'>');
+            let close = memchr::memchr(b'>', &bytes[from..]);
             if self.mode == Mode::Initial {
                 let name = close.map(|c| bytes[from..from + c].trim_ascii());
                 self.quirks = match name {
@@ -562,7 +562,7 @@ impl<'a> Builder<'a> {
                     Some(b'>') => Some(""),
                     Some(&q @ (b'"' | b'\'')) => {
                         let start = i + 1;
-                        let Some(len) = bytes[start..].iter().position(|&b| b == q) else {
+                        let Some(len) = memchr::memchr(q, &bytes[start..]) else {
                             return Ok(None);
                         };
                         i = start + len + 1;
@@ -587,7 +587,7 @@ impl<'a> Builder<'a> {
                 7 if name.eq_ignore_ascii_case(b"rowspan") => 4,
                 _ => 0,
             };
-            if kind != 0 && value_or_empty.contains('&') {
+            if kind != 0 && memchr::memchr(b'&', value_or_empty.as_bytes()).is_some() {
                 return unsupported("reference in attribute");
             }
             match kind {
@@ -612,7 +612,7 @@ impl<'a> Builder<'a> {
         let bytes = src.as_bytes();
         let mut at = i;
         let end = loop {
-            let Some(off) = bytes[at..].iter().position(|&b| b == b'<') else {
+            let Some(off) = memchr::memchr(b'<', &bytes[at..]) else {
                 break None;
             };
             let lt = at + off;
@@ -644,7 +644,7 @@ impl<'a> Builder<'a> {
             let mut start = 0;
             let cb = content.as_bytes();
             let mut j = 0;
-            while let Some(off) = cb[j..].iter().position(|&b| b == b'&') {
+            while let Some(off) = memchr::memchr(b'&', &cb[j..]) {
                 j += off;
                 match reference(&cb[j..])? {
                     None => j += 1,
@@ -689,10 +689,7 @@ fn strip_newline(text: &str) -> &str {
 /// Where data resumes after a bogus comment whose content starts at `from`: after its `>`.
 fn bogus_comment_end(bytes: &[u8], from: usize) -> usize {
     let from = from.min(bytes.len());
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'>')
-        .map_or(bytes.len(), |p| from + p + 1)
+    memchr::memchr(b'>', &bytes[from..]).map_or(bytes.len(), |p| from + p + 1)
 }
 
 /// Where data resumes after a comment whose content starts at `from` (after `<!--`).
@@ -706,7 +703,7 @@ fn comment_end(bytes: &[u8], from: usize) -> usize {
         return from + 2;
     }
     let mut at = from;
-    while let Some(p) = bytes[at..].iter().position(|&b| b == b'>') {
+    while let Some(p) = memchr::memchr(b'>', &bytes[at..]) {
         let gt = at + p;
         let ends = (gt >= from + 2 && &bytes[gt - 2..gt] == b"--")
             || (gt >= from + 3 && &bytes[gt - 3..gt] == b"--!");
