@@ -192,7 +192,7 @@ fn may_have_controls(bytes: &[u8]) -> bool {
             acc | ((b < 0x20) & !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) | (b == 0x7F)
         })
     });
-    low || (bytes.contains(&0xC2) && bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0))
+    low || memchr::memchr_iter(0xC2, bytes).any(|i| bytes.get(i + 1).is_some_and(|&b| b < 0xA0))
 }
 
 /// The encoding named by a `<meta charset=…>` or `<meta http-equiv … content="…charset=…">`

@@ -31,7 +31,8 @@ pub(crate) fn build(html: &str) -> R<Tree<'_>> {
     }
     let mut b = Builder {
         src: html,
-        tree: Tree::new(html.len() / 64 + 16),
+        // Real pages have a node per 10 to 60 bytes.
+        tree: Tree::new(html.len() / 16 + 64),
         stack: Vec::with_capacity(64),
         formatting: Vec::new(),
         mode: Mode::Initial,

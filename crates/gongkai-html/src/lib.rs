@@ -382,7 +382,27 @@ fn collapse_whitespace(text: &str) -> String {
     let mut pending_space = false;
     // Kept characters are copied a run at a time; `run` is where the current run starts.
     let mut run = None;
-    for (i, c) in text.char_indices() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Common CJK characters (lead bytes E4..EE, and four-byte ones) are kept, undecoded.
+        let lead = bytes[i];
+        if (0xE4..=0xEE).contains(&lead) || lead >= 0xF0 {
+            if run.is_none() {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                run = Some(i);
+            }
+            i += if lead >= 0xF0 { 4 } else { 3 };
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let at = i;
+        i += c.len_utf8();
         let u = u32::from(c);
         // No white space or zero-width character lies above U+3000 but U+FEFF.
         let kept = if u < 0x80 {
@@ -398,12 +418,12 @@ fn collapse_whitespace(text: &str) -> String {
                     out.push(' ');
                 }
                 pending_space = false;
-                run = Some(i);
+                run = Some(at);
             }
             continue;
         }
         if let Some(start) = run.take() {
-            out.push_str(&text[start..i]);
+            out.push_str(&text[start..at]);
         }
         if c.is_whitespace() {
             pending_space = true;
@@ -765,6 +785,7 @@ mod tests {
             "a\u{AD}\u{85}\u{1680}b\u{2028}c\u{202F}\u{205F}\u{2009}d\u{B}e\u{C}f\r\ng",
             "行政许可，66（4）：227。\t\n ",
             "\u{1}\u{7F}\u{9F}x",
+            " 𠀀\u{3000}𠀁 \u{E000}\u{FEFF}\u{FF0C}\u{3001} 瀍河区 ",
         ] {
             assert_eq!(
                 collapse_whitespace(text),

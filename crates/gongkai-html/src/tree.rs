@@ -308,6 +308,10 @@ pub(crate) fn hides(style: &str) -> bool {
     // those colons are looked at (Word's styles have a dozen colons, few after a `y`).
     let mut hit = false;
     for y in memchr::memchr2_iter(b'y', b'Y', bytes) {
+        // `…ay` or `…ty` (perhaps with white space before the `y`): `family` is not looked at.
+        if y > 0 && bytes[y - 1].is_ascii_alphabetic() && !b"aAtT".contains(&bytes[y - 1]) {
+            continue;
+        }
         match bytes[y + 1..].iter().position(|b| !space(b)) {
             Some(p) if bytes[y + 1 + p] == b':' => hit = declares(y + 1 + p),
             // Non-ASCII white space may stand between: every colon is looked at.
@@ -421,6 +425,9 @@ mod tests {
             "y:",
             "family:none",
             "visibility\u{A0}:\u{A0}hidden",
+            "displa y:none",
+            "visibilit\u{3000}y:hidden",
+            "xy:none;display:none",
             "DISPLAY\u{3000}:none;width:1pt",
         ] {
             assert_eq!(hides(style), hides_as_before(style), "{style:?}");
