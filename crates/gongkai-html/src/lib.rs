@@ -2,8 +2,8 @@
 //!
 //! The page is parsed the HTML standard's way, so broken markup from Word exports and old CMSs
 //! is repaired the way a browser repairs it: by a tokenizer and tree builder of our own for the
-//! markup reports use ([`fast`]), and by html5ever (through `scraper`) for anything that one
-//! does not model. Either gives the same small tree ([`tree`]). The reader walks the tree
+//! markup reports use (module `fast`), and by html5ever (through `scraper`) for anything that
+//! one does not model. Either gives the same small tree (module `tree`). The reader walks the tree
 //! in document order and emits a paragraph for every run of text between block boundaries
 //! (`<p>`, `<div>`, `<br>`, …) and a [`GridTable`] for every data table, with `rowspan` and
 //! `colspan` expanded so that every row has the same length: the slots a spanning cell covers
@@ -923,6 +923,19 @@ mod tests {
             let html: String = pieces.iter().map(|&i| PIECES[i]).collect();
             if let Some(doc) = fast(&html) {
                 proptest::prop_assert_eq!(doc, slow(&html), "{}", html);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Character soup that exercises the tokenizer: quotes, references, comments and
+        /// doctypes cut anywhere. No panic, and the same document wherever the fast builder
+        /// accepts it.
+        #[test]
+        fn fast_tokenizer_agrees_with_html5ever(html in "([<>/!=\"' a-dptx&#;:1\\-]|td|tr|<p|<td|<tr|<table|<b|<br|<!--|-->|<!DOCTYPE|&nbsp;|&#20013;|<style>|</style|<title>|</title|<textarea>|</textarea|文|\n){0,60}") {
+            if let Some(doc) = fast(&html) {
+                proptest::prop_assert_eq!(doc, slow(&html), "{:?}", html);
             }
         }
     }
