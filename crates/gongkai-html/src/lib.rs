@@ -206,14 +206,15 @@ fn find_from(html: &[u8], from: usize, needle: &[u8]) -> usize {
 #[derive(Default)]
 struct Walker {
     blocks: Vec<Block>,
-    buffer: String,
+    /// The paragraph being read, collapsed as its pieces come.
+    paragraph: Collapsed,
     tables: u32,
 }
 
 impl Walker {
     fn walk(&mut self, tree: &Tree<'_>, node: NodeId, depth: usize) {
         match &tree.node(node).data {
-            Data::Text(text) => self.buffer.push_str(text),
+            Data::Text(text) => self.paragraph.push(text),
             Data::Element(element) => {
                 let tag = element.tag;
                 if tag == Tag::Head {
@@ -222,7 +223,7 @@ impl Walker {
                         .descendants(node)
                         .filter(|d| tree.tag(*d) == Some(Tag::Title))
                     {
-                        self.buffer.push_str(&cell_text(tree, title));
+                        self.paragraph.push(&cell_text(tree, title));
                         self.flush();
                     }
                     return;
@@ -234,7 +235,7 @@ impl Walker {
                     // Deep nesting is hostile or broken; keep the words, drop the structure.
                     for d in tree.descendants(node) {
                         if let Data::Text(t) = &tree.node(d).data {
-                            self.buffer.push_str(t);
+                            self.paragraph.push(t);
                         }
                     }
                     return;
@@ -264,8 +265,7 @@ impl Walker {
     }
 
     fn flush(&mut self) {
-        let text = collapse_whitespace(&self.buffer);
-        self.buffer.clear();
+        let text = self.paragraph.take();
         if !text.is_empty() {
             self.blocks.push(Block::Paragraph {
                 text,
@@ -346,18 +346,18 @@ struct RawCell {
 
 /// The text of a cell: inline pieces joined as they are, block boundaries as one space.
 fn cell_text(tree: &Tree<'_>, cell: NodeId) -> String {
-    let mut out = String::new();
+    let mut out = Collapsed::default();
     let mut node = cell;
     let mut first = true;
     // Pre-order walk along sibling and parent links: deeply nested cells need no stack.
     while node != NONE {
         let mut enter = false;
         match &tree.node(node).data {
-            Data::Text(t) => out.push_str(t),
+            Data::Text(t) => out.push(t),
             Data::Element(e) => {
                 if !(e.tag.is_skipped() || (e.hidden && !first)) {
                     if !first && (e.tag == Tag::Br || e.tag.is_block()) {
-                        out.push(' ');
+                        out.push(" ");
                     }
                     enter = true;
                 }
@@ -372,67 +372,83 @@ fn cell_text(tree: &Tree<'_>, cell: NodeId) -> String {
             tree.next_skipping_children(cell, node)
         };
     }
-    collapse_whitespace(&out)
+    out.take()
 }
 
-/// Collapses runs of white space (including `&nbsp;` and the ideographic space) to one space
-/// and trims; zero-width characters are dropped.
+/// `text` as [`Collapsed`] makes it.
+#[cfg(test)]
 fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    // Kept characters are copied a run at a time; `run` is where the current run starts.
-    let mut run = None;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // Common CJK characters (lead bytes E4..EE, and four-byte ones) are kept, undecoded.
-        let lead = bytes[i];
-        if (0xE4..=0xEE).contains(&lead) || lead >= 0xF0 {
-            if run.is_none() {
-                if pending_space && !out.is_empty() {
-                    out.push(' ');
+    let mut out = Collapsed::default();
+    out.push(text);
+    out.take()
+}
+
+/// Text with its runs of white space (including `&nbsp;` and the ideographic space) collapsed
+/// to one space, trimmed, and zero-width characters dropped. It is fed in pieces and gives
+/// what the pieces joined would give, without joining them first.
+#[derive(Default)]
+struct Collapsed {
+    out: String,
+    pending_space: bool,
+}
+
+impl Collapsed {
+    fn push(&mut self, text: &str) {
+        // Kept characters are copied a run at a time; `run` is where the current run starts.
+        let mut run = None;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let at = i;
+            // Common CJK characters (lead bytes E4..EE, and four-byte ones) are kept, undecoded.
+            let lead = bytes[i];
+            let kept = if (0xE4..=0xEE).contains(&lead) || lead >= 0xF0 {
+                i += if lead >= 0xF0 { 4 } else { 3 };
+                true
+            } else {
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                i += c.len_utf8();
+                let u = u32::from(c);
+                // No white space or zero-width character lies above U+3000 but U+FEFF.
+                if u < 0x80 {
+                    !matches!(c, '\t'..='\r' | ' ')
+                } else if u > 0x3000 {
+                    c != '\u{FEFF}'
+                } else {
+                    !(matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{AD}')
+                        || c.is_whitespace())
                 }
-                pending_space = false;
-                run = Some(i);
-            }
-            i += if lead >= 0xF0 { 4 } else { 3 };
-            continue;
-        }
-        let Some(c) = text[i..].chars().next() else {
-            break;
-        };
-        let at = i;
-        i += c.len_utf8();
-        let u = u32::from(c);
-        // No white space or zero-width character lies above U+3000 but U+FEFF.
-        let kept = if u < 0x80 {
-            !matches!(c, '\t'..='\r' | ' ')
-        } else if u > 0x3000 {
-            c != '\u{FEFF}'
-        } else {
-            !(matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{AD}') || c.is_whitespace())
-        };
-        if kept {
-            if run.is_none() {
-                if pending_space && !out.is_empty() {
-                    out.push(' ');
+            };
+            if kept {
+                if run.is_none() {
+                    if self.pending_space && !self.out.is_empty() {
+                        self.out.push(' ');
+                    }
+                    self.pending_space = false;
+                    run = Some(at);
                 }
-                pending_space = false;
-                run = Some(at);
+                continue;
             }
-            continue;
+            if let Some(start) = run.take() {
+                self.out.push_str(&text[start..at]);
+            }
+            // White space is pending; a zero-width character is just dropped.
+            if text[at..i].chars().next().is_some_and(char::is_whitespace) {
+                self.pending_space = true;
+            }
         }
-        if let Some(start) = run.take() {
-            out.push_str(&text[start..at]);
-        }
-        if c.is_whitespace() {
-            pending_space = true;
+        if let Some(start) = run {
+            self.out.push_str(&text[start..]);
         }
     }
-    if let Some(start) = run {
-        out.push_str(&text[start..]);
+
+    /// The collapsed text so far; starts afresh.
+    fn take(&mut self) -> String {
+        self.pending_space = false;
+        std::mem::take(&mut self.out)
     }
-    out
 }
 
 /// Lays the cells out on a grid, the HTML table model's way: each cell takes the first free
@@ -792,6 +808,13 @@ mod tests {
                 collapse_as_before(text),
                 "{text:?}"
             );
+            // Fed in pieces, cut at every character boundary.
+            for (cut, _) in text.char_indices() {
+                let mut pieces = Collapsed::default();
+                pieces.push(&text[..cut]);
+                pieces.push(&text[cut..]);
+                assert_eq!(pieces.take(), collapse_as_before(text), "{text:?} at {cut}");
+            }
         }
     }
 
