@@ -20,6 +20,9 @@ pub(crate) struct Unsupported(#[allow(dead_code)] pub &'static str);
 
 type R<T> = Result<T, Unsupported>;
 
+/// Distinct element names outside [`Tag`] (Word's `o:p`, `v:shape`, …) a page may use.
+const MAX_OTHER_NAMES: usize = 64;
+
 fn unsupported<T>(why: &'static str) -> R<T> {
     Err(Unsupported(why))
 }
@@ -463,7 +466,7 @@ impl<'a> Builder<'a> {
             .take_while(|&&b| !is_space(b) && b != b'/' && b != b'>')
             .count();
         let raw_name = &bytes[i..i + name_len];
-        let tag = self.tag_for(raw_name);
+        let tag = self.tag_for(raw_name)?;
         let mut attrs = Attrs::default();
         let Some((end, _self_closing)) = self.attributes(i + name_len, &mut attrs)? else {
             // A tag cut off by the end of the input is dropped.
@@ -491,7 +494,7 @@ impl<'a> Builder<'a> {
         Ok(self.pending_raw.take())
     }
 
-    fn tag_for(&mut self, raw: &'a [u8]) -> Tag {
+    fn tag_for(&mut self, raw: &'a [u8]) -> R<Tag> {
         let mut buf = [0u8; 16];
         let lower: &[u8] = if raw.len() <= buf.len() {
             for (d, s) in buf.iter_mut().zip(raw) {
@@ -504,17 +507,18 @@ impl<'a> Builder<'a> {
         if raw.len() <= buf.len()
             && let Some(tag) = Tag::known(lower)
         {
-            return tag;
+            return Ok(tag);
         }
-        let n = self
-            .names
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(raw))
-            .unwrap_or_else(|| {
+        let n = match self.names.iter().position(|n| n.eq_ignore_ascii_case(raw)) {
+            Some(n) => n,
+            // Names are looked up one by one: a page inventing hundreds is left to html5ever.
+            None if self.names.len() >= MAX_OTHER_NAMES => return unsupported("many names"),
+            None => {
                 self.names.push(raw);
                 self.names.len() - 1
-            });
-        Tag::Other(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+        };
+        Ok(Tag::Other(u32::try_from(n).unwrap_or(u32::MAX)))
     }
 
     /// Reads attributes from `i` (just after the tag name) to the tag's `>`: where the data

@@ -916,6 +916,7 @@ mod tests {
             "<p>&copy2021 &unknown;</p>",
             "<script><!--<script></script>--></script>x",
             "<html><body><html hidden>",
+            &(0..100).map(|i| format!("<x{i}>")).collect::<String>(),
         ] {
             assert!(fast::build(html).is_err(), "{html}");
             // The document is still read, by html5ever.
