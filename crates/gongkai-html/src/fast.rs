@@ -7,7 +7,7 @@
 //! (reconstruction), tables inside paragraphs, nested tables, raw text (`<style>`,
 //! `<script>`, `<title>`, `<textarea>`), comments, and the common character references.
 //! Whenever the markup needs anything else (foster parenting of content misplaced in a
-//! table, the adoption agency's restructuring, foreign content, `<select>`, `<template>`,
+//! table, the adoption agency's restructuring, foreign content, `<template>`,
 //! framesets, an unknown character reference, …) it gives up with [`Unsupported`] and the
 //! caller parses with html5ever instead, so the tree is the standard's either way.
 
@@ -1510,8 +1510,8 @@ impl<'a> Builder<'a> {
         match elem.tag {
             // A repeated `<html>` or `<body>` adds its attributes to the first one.
             Html | Body if !attributes => Ok(()),
-            Html | Body | Frameset | Template | Plaintext | Select | Nobr | Applet | Marquee
-            | Object | Math | Svg | Rb | Rtc | Rp | Rt | Menuitem | Isindex => {
+            Html | Body | Frameset | Template | Plaintext | Nobr | Applet | Marquee | Object
+            | Math | Svg | Rb | Rtc | Rp | Rt | Menuitem | Isindex => {
                 unsupported("element not modelled")
             }
             Base | Basefont | Bgsound | Link | Meta => {
@@ -1618,7 +1618,27 @@ impl<'a> Builder<'a> {
                 self.mode = Mode::InTable;
                 Ok(())
             }
-            Area | Br | Embed | Img | Keygen | Wbr | Input => {
+            // html5ever reads `<select>` as the standard now does: an element in body whose
+            // start tag, `<input>`, `<option>` and `<hr>` close what a select holds.
+            Select => {
+                if self.has_in_scope(Scope::Default, Select) {
+                    self.pop_until(|t| t == Select);
+                } else {
+                    self.reconstruct();
+                    self.insert(elem);
+                }
+                Ok(())
+            }
+            Input => {
+                if self.has_in_scope(Scope::Default, Select) {
+                    self.pop_until(|t| t == Select);
+                }
+                self.reconstruct();
+                self.insert(elem);
+                self.pop();
+                Ok(())
+            }
+            Area | Br | Embed | Img | Keygen | Wbr => {
                 self.reconstruct();
                 self.insert(elem);
                 self.pop();
@@ -1637,6 +1657,9 @@ impl<'a> Builder<'a> {
             }
             Hr => {
                 self.close_p_in_button_scope();
+                if self.has_in_scope(Scope::Default, Select) {
+                    self.generate_implied_end(None);
+                }
                 self.insert(elem);
                 self.pop();
                 Ok(())
@@ -1654,7 +1677,14 @@ impl<'a> Builder<'a> {
             }
             Iframe | Noembed | Noscript => self.raw(elem, Raw::Rawtext),
             Optgroup | Option => {
-                if self.current_tag() == Some(Option) {
+                if self.has_in_scope(Scope::Default, Select) {
+                    let except = if elem.tag == Option {
+                        Some(Optgroup)
+                    } else {
+                        None
+                    };
+                    self.generate_implied_end(except);
+                } else if self.current_tag() == Some(Option) {
                     self.pop();
                 }
                 self.reconstruct();
@@ -1675,7 +1705,7 @@ impl<'a> Builder<'a> {
     fn end_in_body(&mut self, tag: Tag) -> R<()> {
         use Tag::*;
         match tag {
-            Template | Applet | Marquee | Object | Select => unsupported("end tag not modelled"),
+            Template | Applet | Marquee | Object => unsupported("end tag not modelled"),
             Body => {
                 if self.has_in_scope(Scope::Default, Body) {
                     self.mode = Mode::AfterBody;
@@ -1691,7 +1721,7 @@ impl<'a> Builder<'a> {
             }
             Address | Article | Aside | Blockquote | Button | Center | Details | Dialog | Dir
             | Div | Dl | Fieldset | Figcaption | Figure | Footer | Header | Hgroup | Listing
-            | Main | Menu | Nav | Ol | Pre | Search | Section | Summary | Ul => {
+            | Main | Menu | Nav | Ol | Pre | Search | Section | Select | Summary | Ul => {
                 if self.has_in_scope(Scope::Default, tag) {
                     self.generate_implied_end(None);
                     self.pop_until(|t| t == tag);

@@ -879,6 +879,8 @@ mod tests {
             "<div>unclosed <b>bold",
             "<table><tr><td>a",
             "<b><b><b>x</b></b></b>",
+            "<p>跳转<select><option>市政府<option selected>区政府<optgroup label=g><option>县</select>after<select><input>x<hr>y",
+            "<div><select><option>a</div>b</select>c<select><select>d",
         ] {
             same(html);
         }
@@ -911,7 +913,6 @@ mod tests {
             "<table><p>misplaced</p><tr><td>a</td></tr></table>",
             "<b><p>x</b>y</p>",
             "<a>1<a>2",
-            "<select><option>x</select>",
             "<svg><title>t</title></svg>",
             "<p>&copy2021 &unknown;</p>",
             "<script><!--<script></script>--></script>x",
@@ -1036,5 +1037,9 @@ mod tests {
         "<meta>",
         "<script>x</script>",
         "<input>",
+        "<select>",
+        "</select>",
+        "<optgroup>",
+        "</option>",
     ];
 }
