@@ -6,8 +6,8 @@
 //! the elements inside them, stray end tags, formatting elements closed early and reopened
 //! (reconstruction), tables inside paragraphs, nested tables, raw text (`<style>`,
 //! `<script>`, `<title>`, `<textarea>`), comments, and the common character references.
-//! Whenever the markup needs anything else (foster parenting of content misplaced in a
-//! table, the adoption agency's restructuring, foreign content, `<template>`,
+//! Content misplaced in a table is moved in front of it (foster parenting). Whenever the
+//! markup needs anything else (the adoption agency's restructuring, foreign content, `<template>`,
 //! framesets, an unknown character reference, …) it gives up with [`Unsupported`] and the
 //! caller parses with html5ever instead, so the tree is the standard's either way.
 
@@ -44,6 +44,8 @@ pub(crate) fn build(html: &str) -> R<Tree<'_>> {
         quirks: Quirks::Unknown,
         skip_newline: false,
         pending_raw: None,
+        foster: false,
+        table_text: Vec::new(),
         names: Vec::new(),
     };
     b.run()?;
@@ -117,6 +119,10 @@ struct Builder<'a> {
     skip_newline: bool,
     /// Set by a start tag whose element holds raw text: how the tokenizer reads it.
     pending_raw: Option<Raw>,
+    /// Whether content is being foster parented (see `foster_parented`).
+    foster: bool,
+    /// Text held by a table until the next tag (see `in_table`).
+    table_text: Vec<Cow<'a, str>>,
     /// Names of [`Tag::Other`] elements, by number.
     names: Vec<&'a [u8]>,
 }
@@ -394,6 +400,7 @@ impl<'a> Builder<'a> {
                 }
                 Some(b'?') => {
                     self.text(&src[text_start..i])?;
+                    self.comment()?;
                     i = bogus_comment_end(bytes, i + 2);
                     text_start = i;
                 }
@@ -411,6 +418,7 @@ impl<'a> Builder<'a> {
                     None => i = bytes.len(),
                     Some(_) => {
                         self.text(&src[text_start..i])?;
+                        self.comment()?;
                         i = bogus_comment_end(bytes, i + 2);
                         text_start = i;
                     }
@@ -434,14 +442,27 @@ impl<'a> Builder<'a> {
         self.token(Token::Text(Cow::Borrowed(text)))
     }
 
+    /// A comment: not kept, but a token all the same, so it ends held table text and stands
+    /// between a `<pre>` and its first newline.
+    fn comment(&mut self) -> R<()> {
+        self.skip_newline = false;
+        if !self.table_text.is_empty() {
+            self.flush_table_text()?;
+        }
+        Ok(())
+    }
+
     /// `<!…` at `i`: a comment, a doctype or a bogus comment. Returns where the data resumes.
     fn markup_declaration(&mut self, i: usize) -> R<usize> {
         let bytes = self.src.as_bytes();
         let rest = &bytes[i + 2..];
         if rest.starts_with(b"--") {
+            self.comment()?;
             return Ok(comment_end(bytes, i + 4));
         }
         if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"doctype") {
+            // html5ever drops a late doctype before any insertion mode sees it.
+            self.skip_newline = false;
             let from = i + 9;
             let close = memchr::memchr(b'>', &bytes[from..]);
             if self.mode == Mode::Initial {
@@ -455,6 +476,7 @@ impl<'a> Builder<'a> {
             }
             return Ok(close.map_or(bytes.len(), |c| from + c + 1));
         }
+        self.comment()?;
         Ok(bogus_comment_end(bytes, i + 2))
     }
 
@@ -739,16 +761,39 @@ impl<'a> Builder<'a> {
         self.stack.pop();
     }
 
+    /// The table in front of which content goes, when it is foster parented.
+    fn foster_table(&self) -> Option<NodeId> {
+        if !self.foster
+            || !matches!(
+                self.current_tag(),
+                Some(Tag::Table | Tag::Tbody | Tag::Tfoot | Tag::Thead | Tag::Tr)
+            )
+        {
+            return None;
+        }
+        self.stack
+            .iter()
+            .rev()
+            .copied()
+            .find(|&id| self.tree.tag(id) == Some(Tag::Table))
+    }
+
     fn insert(&mut self, elem: Elem) -> NodeId {
-        let parent = self.current();
-        let id = self.tree.append(parent, Data::Element(elem));
+        let id = match self.foster_table() {
+            Some(table) => self.tree.insert_before(table, Data::Element(elem)),
+            None => self.tree.append(self.current(), Data::Element(elem)),
+        };
         self.stack.push(id);
         id
     }
 
     fn insert_text(&mut self, text: Cow<'a, str>) {
-        let parent = self.current();
-        self.tree.append_text(parent, text);
+        match self.foster_table() {
+            Some(table) => {
+                self.tree.insert_before(table, Data::Text(text));
+            }
+            None => self.tree.append_text(self.current(), text),
+        }
     }
 
     fn in_scope(&self, scope: Scope, want: impl Fn(Tag) -> bool) -> bool {
@@ -895,6 +940,9 @@ impl<'a> Builder<'a> {
     }
 
     fn token(&mut self, token: Token<'a>) -> R<()> {
+        if !self.table_text.is_empty() && !matches!(token, Token::Text(_)) {
+            self.flush_table_text()?;
+        }
         let token = if std::mem::take(&mut self.skip_newline) {
             match token {
                 Token::Text(Cow::Borrowed(t)) => {
@@ -1308,9 +1356,14 @@ impl<'a> Builder<'a> {
                     _ => return self.in_body(token),
                 },
                 Mode::InColumnGroup => match &token {
-                    Token::Text(t) if all_space(t) => {
-                        self.insert_text(t.clone());
-                        return Ok(());
+                    Token::Text(t) if Self::split_space(t).0 > 0 => {
+                        // White space stays in the column group, the rest closes it.
+                        let (n, all) = Self::split_space(t);
+                        self.insert_text(cut_to(t, n));
+                        if all {
+                            return Ok(());
+                        }
+                        token = Token::Text(cut(t, n));
                     }
                     Token::Start { elem, .. } if elem.tag == Tag::Col => {
                         self.insert(*elem);
@@ -1390,6 +1443,30 @@ impl<'a> Builder<'a> {
         true
     }
 
+    /// Content misplaced in a table: read by the "in body" rules, inserted in front of the
+    /// table wherever it would have gone into the table itself.
+    fn foster_parented(&mut self, token: Token<'a>) -> R<()> {
+        self.foster = true;
+        let done = self.in_body(token);
+        self.foster = false;
+        done
+    }
+
+    /// The text held by a table (see `in_table`), now that a tag or the end has come.
+    fn flush_table_text(&mut self) -> R<()> {
+        let pieces = std::mem::take(&mut self.table_text);
+        if pieces.iter().all(|t| all_space(t)) {
+            for t in pieces {
+                self.insert_text(t);
+            }
+            return Ok(());
+        }
+        for t in pieces {
+            self.foster_parented(Token::Text(t))?;
+        }
+        Ok(())
+    }
+
     /// Inserts an element whose content the tokenizer reads as raw text.
     fn raw(&mut self, elem: Elem, kind: Raw) -> R<()> {
         self.insert(elem);
@@ -1401,7 +1478,7 @@ impl<'a> Builder<'a> {
     fn in_table(&mut self, token: Token<'a>) -> R<Option<Token<'a>>> {
         const TABLE_CONTEXT: &[Tag] = &[Tag::Table, Tag::Template, Tag::Html];
         match &token {
-            Token::Text(t) => {
+            Token::Text(_) => {
                 let here = matches!(
                     self.current_tag(),
                     Some(
@@ -1409,12 +1486,13 @@ impl<'a> Builder<'a> {
                     )
                 );
                 if !here {
-                    return unsupported("text in table");
+                    return self.foster_parented(token).map(|()| None);
                 }
-                if !all_space(t) {
-                    return unsupported("foster parenting");
+                // Text in a table is held until the next tag: white space stays in the table,
+                // anything else moves, with that white space, in front of it.
+                if let Token::Text(t) = token {
+                    self.table_text.push(t);
                 }
-                self.insert_text(t.clone());
                 Ok(None)
             }
             Token::Start { elem, .. } => match elem.tag {
@@ -1465,7 +1543,8 @@ impl<'a> Builder<'a> {
                     self.raw(*elem, Raw::Script)?;
                     Ok(None)
                 }
-                _ => unsupported("foster parenting"),
+                Tag::Input | Tag::Form | Tag::Template => unsupported("input or form in table"),
+                _ => self.foster_parented(token).map(|()| None),
             },
             Token::End(Tag::Table) => {
                 if self.has_in_scope(Scope::Table, Tag::Table) {
@@ -1488,7 +1567,8 @@ impl<'a> Builder<'a> {
                 | Tag::Tr,
             ) => Ok(None),
             Token::Eof => Ok(None),
-            Token::End(_) => unsupported("foster parenting"),
+            Token::End(Tag::Template) => unsupported("template"),
+            Token::End(_) => self.foster_parented(token).map(|()| None),
         }
     }
 

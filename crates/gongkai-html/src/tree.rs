@@ -221,6 +221,39 @@ impl<'a> Tree<'a> {
         self.append(parent, Data::Text(text));
     }
 
+    /// Inserts a new node just before `sibling` (which has a parent), text joined to text
+    /// before it; returns the node that holds the data.
+    pub(crate) fn insert_before(&mut self, sibling: NodeId, data: Data<'a>) -> NodeId {
+        let parent = self.node(sibling).parent;
+        let mut prev = NONE;
+        let mut at = self.node(parent).first_child;
+        while at != sibling && at != NONE {
+            prev = at;
+            at = self.node(at).next_sibling;
+        }
+        if let Data::Text(text) = &data
+            && prev != NONE
+            && let Data::Text(existing) = &mut self.nodes[prev as usize].data
+        {
+            existing.to_mut().push_str(text);
+            return prev;
+        }
+        let id = NodeId::try_from(self.nodes.len()).unwrap_or(NONE);
+        self.nodes.push(Node {
+            data,
+            parent,
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: sibling,
+        });
+        if prev == NONE {
+            self.nodes[parent as usize].first_child = id;
+        } else {
+            self.nodes[prev as usize].next_sibling = id;
+        }
+        id
+    }
+
     /// Children of `id` in order.
     pub(crate) fn children(&self, id: NodeId) -> Children<'_, 'a> {
         Children {
