@@ -1668,14 +1668,24 @@ impl<'a> Builder<'a> {
                 Ok(())
             }
             A => {
+                // An `a` left open (links in a list whose items close them) is closed first.
                 let open_a = self
                     .formatting
                     .iter()
                     .rev()
                     .take_while(|e| **e != Entry::Marker)
-                    .any(|e| matches!(e, Entry::Element(x) if self.tag_of(*x) == A));
-                if open_a {
-                    return unsupported("nested a");
+                    .find_map(|e| match e {
+                        Entry::Element(x) if self.tag_of(*x) == A => Some(*x),
+                        _ => None,
+                    });
+                if let Some(a) = open_a {
+                    self.adoption_agency(A)?;
+                    if let Some(p) = self.formatting.iter().position(|e| *e == Entry::Element(a)) {
+                        self.formatting.remove(p);
+                    }
+                    if let Some(p) = self.stack.iter().rposition(|&s| s == a) {
+                        self.stack.remove(p);
+                    }
                 }
                 self.reconstruct();
                 let id = self.insert(elem);

@@ -890,6 +890,8 @@ mod tests {
             "a<table>\n<!-- c -->tr&#20013;<tr><td>1</table>a<listing><!-- c -->\nb</listing>",
             "<table>a<!DOCTYPE x> </div>-</table><listing><!DOCTYPE html>\nl",
             "<p>t<table><colgroup> 1 2<col></colgroup></table>",
+            // Links left open.
+            "<ul><li><a href=1>one<li><a href=2>two</ul><a>1<a>2</a><p><a>3</p><a>4",
             "<p>跳转<select><option>市政府<option selected>区政府<optgroup label=g><option>县</select>after<select><input>x<hr>y",
             "<div><select><option>a</div>b</select>c<select><select>d",
         ] {
@@ -921,7 +923,6 @@ mod tests {
     fn fast_builder_hands_what_it_does_not_model_to_html5ever() {
         for html in [
             "<b><p>x</b>y</p>",
-            "<a>1<a>2",
             "<svg><title>t</title></svg>",
             "<p>&copy2021 &unknown;</p>",
             "<script><!--<script></script>--></script>x",
@@ -1056,5 +1057,8 @@ mod tests {
         "<!x>",
         " 1 ",
         "</colgroup>",
+        "<a href=x>",
+        "</a>",
+        "</li>",
     ];
 }
