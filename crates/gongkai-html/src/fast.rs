@@ -96,10 +96,12 @@ enum Entry {
 
 #[derive(Debug)]
 enum Token<'a> {
-    /// `attributes`: whether the tag has any (a repeated `<html>` or `<body>` merges them).
+    /// `attributes`: whether the tag has any (a repeated `<html>` or `<body>` merges them);
+    /// `hidden_input`: `type=hidden` (such an `<input>` may stand in a table).
     Start {
         elem: Elem,
         attributes: bool,
+        hidden_input: bool,
     },
     End(Tag),
     Text(Cow<'a, str>),
@@ -358,6 +360,7 @@ fn reference(rest: &[u8]) -> R<Option<(Cow<'static, str>, usize)>> {
 #[derive(Default)]
 struct Attrs {
     any: bool,
+    type_hidden: Option<bool>,
     hidden: bool,
     style_seen: bool,
     colspan: Option<Option<usize>>,
@@ -504,15 +507,19 @@ impl<'a> Builder<'a> {
             colspan: attrs.colspan.flatten(),
             rowspan: attrs.rowspan.flatten(),
         };
-        let raw = self.start(elem, attrs.any)?;
+        let raw = self.start(elem, &attrs)?;
         match raw {
             None => Ok(end),
             Some(kind) => self.raw_text(end, kind, raw_name),
         }
     }
 
-    fn start(&mut self, elem: Elem, attributes: bool) -> R<Option<Raw>> {
-        self.token(Token::Start { elem, attributes })?;
+    fn start(&mut self, elem: Elem, attrs: &Attrs) -> R<Option<Raw>> {
+        self.token(Token::Start {
+            elem,
+            attributes: attrs.any,
+            hidden_input: attrs.type_hidden == Some(true),
+        })?;
         Ok(self.pending_raw.take())
     }
 
@@ -612,6 +619,7 @@ impl<'a> Builder<'a> {
                 6 if name.eq_ignore_ascii_case(b"hidden") => 2,
                 7 if name.eq_ignore_ascii_case(b"colspan") => 3,
                 7 if name.eq_ignore_ascii_case(b"rowspan") => 4,
+                4 if name.eq_ignore_ascii_case(b"type") => 5,
                 _ => 0,
             };
             if kind != 0 && memchr::memchr(b'&', value_or_empty.as_bytes()).is_some() {
@@ -628,6 +636,9 @@ impl<'a> Builder<'a> {
                 }
                 3 if attrs.colspan.is_none() => attrs.colspan = Some(parse_span(value_or_empty)),
                 4 if attrs.rowspan.is_none() => attrs.rowspan = Some(parse_span(value_or_empty)),
+                5 if attrs.type_hidden.is_none() => {
+                    attrs.type_hidden = Some(value_or_empty.eq_ignore_ascii_case("hidden"));
+                }
                 _ => {}
             }
         }
@@ -1495,7 +1506,9 @@ impl<'a> Builder<'a> {
                 }
                 Ok(None)
             }
-            Token::Start { elem, .. } => match elem.tag {
+            Token::Start {
+                elem, hidden_input, ..
+            } => match elem.tag {
                 Tag::Caption => {
                     self.clear_to_context(TABLE_CONTEXT);
                     self.formatting.push(Entry::Marker);
@@ -1543,7 +1556,19 @@ impl<'a> Builder<'a> {
                     self.raw(*elem, Raw::Script)?;
                     Ok(None)
                 }
-                Tag::Input | Tag::Form | Tag::Template => unsupported("input or form in table"),
+                Tag::Input if *hidden_input => {
+                    self.insert(*elem);
+                    self.pop();
+                    Ok(None)
+                }
+                Tag::Form => {
+                    if self.form == NONE {
+                        self.form = self.insert(*elem);
+                        self.pop();
+                    }
+                    Ok(None)
+                }
+                Tag::Template => unsupported("template"),
                 _ => self.foster_parented(token).map(|()| None),
             },
             Token::End(Tag::Table) => {
@@ -1580,7 +1605,9 @@ impl<'a> Builder<'a> {
                 Ok(())
             }
             Token::Eof => Ok(()),
-            Token::Start { elem, attributes } => self.start_in_body(elem, attributes),
+            Token::Start {
+                elem, attributes, ..
+            } => self.start_in_body(elem, attributes),
             Token::End(tag) => self.end_in_body(tag),
         }
     }
@@ -1824,10 +1851,10 @@ impl<'a> Builder<'a> {
                     return Ok(());
                 }
                 self.generate_implied_end(None);
-                if self.current() != node {
-                    return unsupported("misnested form");
+                // The form may not be the current node: it leaves the stack, not the tree.
+                if let Some(p) = self.stack.iter().rposition(|&s| s == node) {
+                    self.stack.remove(p);
                 }
-                self.pop();
                 Ok(())
             }
             P => {

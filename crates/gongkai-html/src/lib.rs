@@ -892,6 +892,9 @@ mod tests {
             "<p>t<table><colgroup> 1 2<col></colgroup></table>",
             // Links left open.
             "<ul><li><a href=1>one<li><a href=2>two</ul><a>1<a>2</a><p><a>3</p><a>4",
+            // Forms wrapped around rows, hidden inputs in tables, forms closed out of order.
+            "<table><form action=x><input type=HIDDEN name=a><tr><td>1<input type=text></td></tr></form><input>v</table>",
+            "<div><form><p>f</div>g</form>h<form>i</form>",
             "<p>跳转<select><option>市政府<option selected>区政府<optgroup label=g><option>县</select>after<select><input>x<hr>y",
             "<div><select><option>a</div>b</select>c<select><select>d",
         ] {
@@ -1060,5 +1063,6 @@ mod tests {
         "<a href=x>",
         "</a>",
         "</li>",
+        "<input type=hidden>",
     ];
 }
