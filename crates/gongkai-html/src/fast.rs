@@ -469,12 +469,8 @@ impl<'a> Builder<'a> {
             let from = i + 9;
             let close = memchr::memchr(b'>', &bytes[from..]);
             if self.mode == Mode::Initial {
-                let name = close.map(|c| bytes[from..from + c].trim_ascii());
-                self.quirks = match name {
-                    Some(n) if n.eq_ignore_ascii_case(b"html") => Quirks::No,
-                    // Other doctypes may be quirky or not; see `Quirks::Unknown`.
-                    _ => Quirks::Unknown,
-                };
+                self.quirks =
+                    close.map_or(Quirks::Unknown, |c| doctype_quirks(&bytes[from..from + c]));
                 self.mode = Mode::BeforeHtml;
             }
             return Ok(close.map_or(bytes.len(), |c| from + c + 1));
@@ -714,6 +710,68 @@ impl<'a> Builder<'a> {
             self.insert_text(Cow::Borrowed(text));
         }
     }
+}
+
+/// Whether a doctype (what stands between `<!DOCTYPE` and `>`) puts the page in quirks mode,
+/// for the doctypes pages use; any other is `Unknown`.
+fn doctype_quirks(doctype: &[u8]) -> Quirks {
+    let text = String::from_utf8_lossy(doctype).to_ascii_lowercase();
+    let mut rest = text.trim_matches(|c: char| is_space(c as u8) && c.is_ascii());
+    let Some(after_name) = rest.strip_prefix("html") else {
+        return Quirks::Unknown;
+    };
+    rest = after_name;
+    if rest.is_empty() {
+        return Quirks::No;
+    }
+    let quoted = |s: &str| -> Option<(String, usize)> {
+        let q = s.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+        let end = s[1..].find(q)?;
+        Some((s[1..1 + end].to_owned(), end + 2))
+    };
+    let Some(after_public) = rest
+        .strip_prefix(|c: char| c.is_ascii() && is_space(c as u8))
+        .map(|r| r.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8)))
+        .and_then(|r| r.strip_prefix("public"))
+        .and_then(|r| r.strip_prefix(|c: char| c.is_ascii() && is_space(c as u8)))
+        .map(|r| r.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8)))
+    else {
+        return Quirks::Unknown;
+    };
+    let Some((public, used)) = quoted(after_public) else {
+        return Quirks::Unknown;
+    };
+    let tail = &after_public[used..];
+    let system = if tail.is_empty() {
+        None
+    } else {
+        let spaced = tail.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
+        if spaced.len() == tail.len() {
+            return Quirks::Unknown;
+        }
+        match quoted(spaced) {
+            Some((system, used)) if spaced[used..].is_empty() => Some(system),
+            _ => return Quirks::Unknown,
+        }
+    };
+    if system.as_deref().is_some_and(|s| s.contains("ibm")) {
+        return Quirks::Unknown;
+    }
+    // html5ever's lists: XHTML 1.0 transitional and frameset are limited quirks, HTML 4.01
+    // transitional and frameset are quirks without a system identifier.
+    if public.starts_with("-//w3c//dtd xhtml ") || public.starts_with("-//w3c//dtd html 4.01//") {
+        return Quirks::No;
+    }
+    if public.starts_with("-//w3c//dtd html 4.01 transitional//")
+        || public.starts_with("-//w3c//dtd html 4.01 frameset//")
+    {
+        return if system.is_some() {
+            Quirks::No
+        } else {
+            Quirks::Yes
+        };
+    }
+    Quirks::Unknown
 }
 
 /// `text` without the newline it starts with, if any (CR LF and CR count as one).

@@ -848,6 +848,12 @@ mod tests {
             // Tables inside paragraphs: the doctype decides whether the p is closed.
             "<p>before<table><tr><td>1</td></tr></table>after</p>x",
             "<!DOCTYPE html><p>before<table><tr><td>1</td></tr></table>after</p>x",
+            "<p hidden>before<table><tr><td>1</td></tr></table>after</p>x",
+            "<!DOCTYPE html><p hidden>before<table><tr><td>1</td></tr></table>after</p>x",
+            "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\"><p hidden>b<table><tr><td>1</table>a</p>",
+            "<!doctype HTML public '-//W3C//DTD HTML 4.01 Transitional//EN'><p hidden>b<table><tr><td>1</table>a</p>",
+            "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\"\n \"http://www.w3.org/TR/html4/loose.dtd\"><p hidden>b<table><tr><td>1</table>a</p>",
+            "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\"><p hidden>b<table><tr><td>1</table>a</p>",
             // Nested tables, cells holding paragraphs, captions, column groups.
             "<table><caption>cap<p>tion</caption><colgroup><col width=3><col></colgroup><tr><td><table><tr><td>in</td></tr></table></td><td>out</td></tr></table>",
             "<table><tbody><tr><td>a</td></tr></tbody><tfoot><tr><td>f</td></tr></tfoot><thead><tr><th>h</th></tr></thead></table>",
