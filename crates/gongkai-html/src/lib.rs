@@ -16,6 +16,8 @@ use gongkai_model::{Block, Document, GridCell, GridTable, Position, SourceFormat
 use tree::{Data, NONE, NodeId, Tag, Tree};
 
 mod fast;
+#[cfg(test)]
+mod old;
 mod tree;
 
 /// Spans wider than this are clamped: no real table is wider, and a hostile `colspan` must not
@@ -925,6 +927,7 @@ mod tests {
             let bytes = std::fs::read(&page).unwrap();
             let text = gongkai_decode::decode_html(&bytes).unwrap().text;
             same(&text);
+            assert_eq!(fast(&text), Some(old::parse(&text)), "{}", page.display());
         }
     }
 
@@ -939,8 +942,9 @@ mod tests {
             &(0..100).map(|i| format!("<x{i}>")).collect::<String>(),
         ] {
             assert!(fast::build(html).is_err(), "{html}");
-            // The document is still read, by html5ever.
+            // The document is still read, by html5ever, as it always was.
             assert_eq!(read_html_str(html, None).ok(), Some(slow(html)), "{html}");
+            assert_eq!(slow(html), old::parse(html), "{html}");
         }
     }
 
@@ -981,6 +985,18 @@ mod tests {
             if let Some(doc) = fast(&html) {
                 proptest::prop_assert_eq!(doc, slow(&html), "{:?}", html);
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// Whichever path a page takes, it reads as the reader read it before the fast
+        /// builder (html5ever's DOM walked directly).
+        #[test]
+        fn pages_read_as_before(pieces in proptest::collection::vec(0usize..PIECES.len(), 0..40)) {
+            let html: String = pieces.iter().map(|&i| PIECES[i]).collect();
+            let now = read_html_str(&html, None);
+            proptest::prop_assert_eq!(now.ok(), Some(old::parse(&html)), "{}", html);
         }
     }
 
