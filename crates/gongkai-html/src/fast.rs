@@ -9,7 +9,8 @@
 //! Content misplaced in a table is moved in front of it (foster parenting). Whenever the
 //! markup needs anything else (the adoption agency's restructuring, foreign content, `<template>`,
 //! framesets, an unknown character reference, …) it gives up with [`Unsupported`] and the
-//! caller parses with html5ever instead, so the tree is the standard's either way.
+//! caller parses with html5ever instead, so the tree is html5ever's either way (tests compare
+//! the two on real pages and on random tag soup).
 
 use crate::tree::{Data, Elem, NONE, NodeId, Tag, Tree, hides, parse_span};
 use std::borrow::Cow;
