@@ -90,15 +90,21 @@ fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Result<Decoded, 
             limit: MAX_TEXT_BYTES,
         });
     }
+    // Bytes already found to be UTF-8 are copied, not validated a second time.
+    let mut valid_utf8 = None;
     let (encoding, evidence) = if let Some((enc, _)) = Encoding::for_bom(bytes) {
         (enc, Evidence::ByteOrderMark)
     } else if let Some(enc) = declared {
         // Sites often declare gb2312 and serve UTF-8 after a migration: valid UTF-8 with
         // non-ASCII bytes wins over a GB declaration that would then produce errors.
         let enc = widen(enc);
-        if enc != UTF_8 && std::str::from_utf8(bytes).is_ok() && !bytes.is_ascii() {
+        if enc != UTF_8
+            && let Ok(text) = std::str::from_utf8(bytes)
+            && !bytes.is_ascii()
+        {
             let (_, had_errors) = enc.decode_without_bom_handling(bytes);
             if had_errors {
+                valid_utf8 = Some(text);
                 (UTF_8, Evidence::ValidUtf8)
             } else {
                 (enc, Evidence::MetaCharset)
@@ -106,7 +112,8 @@ fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Result<Decoded, 
         } else {
             (enc, Evidence::MetaCharset)
         }
-    } else if std::str::from_utf8(bytes).is_ok() {
+    } else if let Ok(text) = std::str::from_utf8(bytes) {
+        valid_utf8 = Some(text);
         (UTF_8, Evidence::ValidUtf8)
     } else {
         let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
@@ -114,9 +121,15 @@ fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Result<Decoded, 
         let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
         (widen(guess), Evidence::Detected)
     };
-    // `decode` strips a BOM of the given encoding (and sniffs one if present).
-    let (text, actual, _) = encoding.decode(bytes);
-    let text = text.into_owned();
+    let (text, actual) = match valid_utf8 {
+        // No byte-order mark (that branch came first), so decoding would only copy.
+        Some(text) => (text.to_owned(), UTF_8),
+        None => {
+            // `decode` strips a BOM of the given encoding (and sniffs one if present).
+            let (text, actual, _) = encoding.decode(bytes);
+            (text.into_owned(), actual)
+        }
+    };
     check_sensible(&text, actual)?;
     Ok(Decoded {
         text,
@@ -131,6 +144,11 @@ fn widen(encoding: &'static Encoding) -> &'static Encoding {
 }
 
 fn check_sensible(text: &str, encoding: &'static Encoding) -> Result<(), DecodeError> {
+    // Nearly every page has neither control nor replacement characters: a scan of the bytes
+    // that can only err towards suspicion settles them without decoding any character.
+    if !text.is_empty() && !may_have_controls(text.as_bytes()) && !text.contains("\u{FFFD}") {
+        return Ok(());
+    }
     let mut chars = 0usize;
     let mut replacements = 0usize;
     let mut control = 0usize;
@@ -163,6 +181,18 @@ fn check_sensible(text: &str, encoding: &'static Encoding) -> Result<(), DecodeE
         });
     }
     Ok(())
+}
+
+/// Whether `bytes` (UTF-8) may hold a control character other than tab, line feed, form
+/// feed, carriage return and U+0085: true for every text that does, and for a few that do not.
+fn may_have_controls(bytes: &[u8]) -> bool {
+    // C0 controls and DEL are single bytes; C1 controls are 0xC2 followed by 0x80..=0x9F.
+    let low = bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | ((b < 0x20) & !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) | (b == 0x7F)
+        })
+    });
+    low || memchr::memchr_iter(0xC2, bytes).any(|i| bytes.get(i + 1).is_some_and(|&b| b < 0xA0))
 }
 
 /// The encoding named by a `<meta charset=…>` or `<meta http-equiv … content="…charset=…">`
@@ -308,6 +338,23 @@ mod tests {
         bytes.extend_from_slice(&[0, 0, 0, 1, 2]);
         assert!(matches!(
             decode_text(&bytes),
+            Err(DecodeError::Binary { .. })
+        ));
+    }
+
+    #[test]
+    fn control_and_replacement_characters_are_found_wherever_they_are() {
+        // One C0, C1 or replacement character per 1000 passes; a few more fail.
+        let ok = "年报，数据（一）·\u{A0}\u{85}\t\r\n\u{C}".repeat(100);
+        assert!(check_sensible(&ok, UTF_8).is_ok());
+        for bad in ["\u{1}", "\u{7F}", "\u{80}", "\u{9F}", "\u{FFFD}"] {
+            let one = format!("{ok}{bad}");
+            assert!(check_sensible(&one, UTF_8).is_ok(), "{bad:?}");
+            let many = format!("{ok}{}", bad.repeat(100));
+            assert!(check_sensible(&many, UTF_8).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            check_sensible(&format!("{ok}\0"), UTF_8),
             Err(DecodeError::Binary { .. })
         ));
     }

@@ -1,7 +1,7 @@
 //! Times `read` and `check` on files given on the command line (release build):
 //! `cargo run --release -p gongkai-engine --example timing -- FILE…`. A word-style HTML of
 //! about 320 KB is made from an HTML file with `--inflate` (its spans and styles repeated),
-//! to measure the reader on large pages. `--runs N` sets the number of runs (200); with
+//! to measure the reader on large pages. `--runs N` (or `--runs=N`) sets the number of runs (200); with
 //! `--check-only` only `check` runs, which keeps a callgrind profile to the path the
 //! benchmark measures.
 
@@ -29,10 +29,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let do_inflate = args.iter().any(|a| a == "--inflate");
     let check_only = args.iter().any(|a| a == "--check-only");
+    // `--runs N` or `--runs=N`.
     let runs: u32 = args
         .iter()
         .position(|a| a == "--runs")
         .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--runs=")))
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
     let is_path =
