@@ -138,18 +138,96 @@ fn looks_like_markdown(bytes: &[u8]) -> bool {
         if (1..=6).contains(&hashes) && line.get(hashes) == Some(&b' ') {
             return true;
         }
-        // A pipe-table delimiter row: `|---|:--:|`.
-        let trimmed: Vec<u8> = line.iter().copied().filter(|b| *b != b' ').collect();
-        trimmed.len() >= 5
-            && trimmed.starts_with(b"|")
-            && trimmed.iter().all(|b| matches!(b, b'|' | b'-' | b':'))
-            && trimmed.windows(3).any(|w| w == b"---")
+        is_delimiter_row(line)
     })
+}
+
+/// A pipe-table delimiter row, spaces aside: `|---|:--:|` (at least five characters, a leading
+/// pipe, only `|`, `-` and `:`, three dashes in a row). Scanned in place: it runs on every line
+/// of every text report.
+fn is_delimiter_row(line: &[u8]) -> bool {
+    let mut seen = 0usize;
+    let mut dashes = 0usize;
+    let mut three_dashes = false;
+    for &b in line.iter().filter(|b| **b != b' ') {
+        if seen == 0 && b != b'|' {
+            return false;
+        }
+        match b {
+            b'-' => {
+                dashes += 1;
+                three_dashes |= dashes >= 3;
+            }
+            b'|' | b':' => dashes = 0,
+            _ => return false,
+        }
+        seen += 1;
+    }
+    seen >= 5 && three_dashes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The delimiter-row test as first written (collecting the line without spaces).
+    fn is_delimiter_row_collecting(line: &[u8]) -> bool {
+        let trimmed: Vec<u8> = line.iter().copied().filter(|b| *b != b' ').collect();
+        trimmed.len() >= 5
+            && trimmed.starts_with(b"|")
+            && trimmed.iter().all(|b| matches!(b, b'|' | b'-' | b':'))
+            && trimmed.windows(3).any(|w| w == b"---")
+    }
+
+    #[test]
+    fn delimiter_rows_are_found_in_place_as_by_collecting() {
+        let mut lines: Vec<Vec<u8>> = [
+            "|---|---|",
+            "| --- | :-: |",
+            "|:--:|",
+            "|--|--|",
+            "| - - - |",
+            "---|---",
+            "|---|x|",
+            "|---",
+            "| ---",
+            "|",
+            "",
+            "   ",
+            "| 项目 | 数量 |",
+            "|-|-|-|-|",
+            "|:---:|",
+            "| :- -- |",
+            "||---",
+            "|---||",
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+        // Every line of up to six characters over the alphabet that matters.
+        let alphabet = [b'|', b'-', b':', b' ', b'x'];
+        let mut frontier = vec![Vec::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for line in &frontier {
+                for &b in &alphabet {
+                    let mut longer: Vec<u8> = line.clone();
+                    longer.push(b);
+                    next.push(longer);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for line in &lines {
+            assert_eq!(
+                is_delimiter_row(line),
+                is_delimiter_row_collecting(line),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
 
     #[test]
     fn magic_bytes() {
