@@ -306,10 +306,16 @@ impl RunSearch<'_> {
         let terms = std::mem::take(&mut self.terms_of[cell]);
         let mut ok = true;
         let mut done = 0;
+        // Coefficients and signs are almost always ±1: those are a copy or a negation, not
+        // an overflow-checked 128-bit multiplication (the same result and the same overflow).
+        let times = |a: i128, b: i128| match a {
+            1 => Some(b),
+            -1 => b.checked_neg(),
+            _ => a.checked_mul(b),
+        };
         for &(c, coef) in &terms {
-            match coef
-                .checked_mul(v)
-                .and_then(|x| x.checked_mul(sign))
+            match times(coef, v)
+                .and_then(|x| times(sign, x))
                 .and_then(|x| self.partial[c].checked_add(x))
             {
                 Some(sum) => {

@@ -43,7 +43,8 @@ pub fn read_document(doc: &Document) -> Report {
     let items::Items { items, groups } = items::build(doc);
     let meta = metadata::find(&items);
     let headings = sections::find_headings(&items);
-    let cues = template::cues(&items, |index| in_table_sections(&headings, index));
+    let (cues, table_cues) =
+        template::cues(&items, groups, |index| in_table_sections(&headings, index));
     let template = cues.template();
     locate.exit();
     let _read_tables = tracing::debug_span!(
@@ -74,7 +75,7 @@ pub fn read_document(doc: &Document) -> Report {
         } else {
             template
         };
-        let assigned = tables::classify_groups(&items, groups, &section_of_group);
+        let assigned = tables::classify_groups(&items, groups, &section_of_group, &table_cues);
         for table in TableId::ALL {
             let mut read = tables::read_table(&items, &assigned, table, shape);
             if read.is_none() && !assigned.contains(&Some(table)) {

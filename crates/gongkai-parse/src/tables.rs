@@ -123,24 +123,19 @@ fn split<'a>(row: &'a Row<'a>) -> Split<'a> {
 }
 
 /// Assigns each row group to a table: `section_of_group` is the section (1–6, 0 for the
-/// preamble) the group stands in.
+/// preamble) the group stands in, `scores` the cues of each table its labels contain (from
+/// [`crate::template::cues`], which reads the labels once for both).
 pub fn classify_groups(
     items: &[Item],
     groups: usize,
     section_of_group: &[u8],
+    scores: &[[usize; 3]],
 ) -> Vec<Option<TableId>> {
-    let mut scores = vec![[0usize; 3]; groups];
     let mut bare_numbers = vec![0usize; groups];
     for item in items {
         let Item::Row(row) = item else { continue };
-        let Some(score) = scores.get_mut(row.group) else {
+        if row.group >= groups {
             continue;
-        };
-        for cell in &row.cells {
-            if cell.spanned || !matches!(cell.printed, Printed::Text) {
-                continue;
-            }
-            add_cue_scores(&cell.key, score);
         }
         // A row without labels: its values are its cells not covered by a span (what
         // `split` would collect, without collecting).
@@ -156,7 +151,7 @@ pub fn classify_groups(
     }
     (0..groups)
         .map(|g| {
-            let score = scores[g];
+            let score = scores.get(g).copied().unwrap_or_default();
             let best = (0..3).max_by_key(|&t| (score[t], std::cmp::Reverse(t)))?;
             if score[best] > 0 {
                 return TableId::ALL.get(best).copied();
@@ -174,27 +169,46 @@ pub fn classify_groups(
         .collect()
 }
 
-/// Every cue of t2, t3 and t4 in that order, searched for in one pass over a label.
-static CUE_SEARCHER: LazyLock<Option<AhoCorasick>> =
-    LazyLock::new(|| AhoCorasick::new(T2_CUES.iter().chain(T3_CUES).chain(T4_CUES)).ok());
+/// Every cue of t2, t3 and t4 in that order, then the version cues of
+/// [`crate::template::all_cues`]: one pass over a label finds both kinds.
+static CUE_SEARCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::new(
+        T2_CUES
+            .iter()
+            .chain(T3_CUES)
+            .chain(T4_CUES)
+            .copied()
+            .chain(crate::template::all_cues()),
+    )
+    .ok()
+});
 
-/// Adds to `score[t]` the number of distinct cues of table `t` that `key` contains.
-fn add_cue_scores(key: &str, score: &mut [usize; 3]) {
+const TABLE_CUES: usize = T2_CUES.len() + T3_CUES.len() + T4_CUES.len();
+
+/// The cues of a label cell's key: the number of distinct cues of t2, t3 and t4 it contains,
+/// and the version cues it contains as the bits of [`crate::template::found_cues`].
+pub(crate) fn label_cues(key: &str) -> ([usize; 3], u32) {
+    let mut score = [0usize; 3];
     let Some(searcher) = CUE_SEARCHER.as_ref() else {
-        // Building the automaton of 42 fixed words does not fail; stay correct if it did.
+        // Building the automaton of fixed words does not fail; stay correct if it did.
         for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
             score[t] += cues.iter().filter(|cue| key.contains(**cue)).count();
         }
-        return;
+        return (score, crate::template::found_cues(key));
     };
     // A cue counts once per label however often it occurs; there are fewer than 64 cues.
     let mut seen = 0u64;
+    let mut version = 0u32;
     for m in searcher.find_overlapping_iter(key) {
         let id = m.pattern().as_usize();
         if id >= 64 || seen & (1 << id) != 0 {
             continue;
         }
         seen |= 1 << id;
+        if id >= TABLE_CUES {
+            version |= 1 << (id - TABLE_CUES);
+            continue;
+        }
         let table = if id < T2_CUES.len() {
             0
         } else if id < T2_CUES.len() + T3_CUES.len() {
@@ -204,6 +218,7 @@ fn add_cue_scores(key: &str, score: &mut [usize; 3]) {
         };
         score[table] += 1;
     }
+    (score, version)
 }
 
 /// Reads `table` of `template` from the rows of the groups assigned to it. `None` when no row
@@ -493,4 +508,43 @@ fn read_t4(rows: &[&Row], out: &mut Table) -> usize {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: each table's cues and the version cues searched for one by one.
+    fn label_cues_by_contains(key: &str) -> ([usize; 3], u32) {
+        let mut score = [0usize; 3];
+        for (t, cues) in [T2_CUES, T3_CUES, T4_CUES].iter().enumerate() {
+            score[t] += cues.iter().filter(|cue| key.contains(**cue)).count();
+        }
+        let version = crate::template::all_cues()
+            .enumerate()
+            .filter(|(_, cue)| key.contains(cue))
+            .fold(0, |bits, (id, _)| bits | 1 << id);
+        (score, version)
+    }
+
+    #[test]
+    fn one_search_finds_the_table_and_version_cues() {
+        let cues: Vec<&str> = T2_CUES
+            .iter()
+            .chain(T3_CUES)
+            .chain(T4_CUES)
+            .copied()
+            .chain(crate::template::all_cues())
+            .collect();
+        let mut keys: Vec<String> = vec![String::new(), "合计".to_owned()];
+        for (i, cue) in cues.iter().enumerate() {
+            keys.push((*cue).to_owned());
+            keys.push(format!("（一）{cue}{cue}其他"));
+            keys.push(format!("{cue}{}", cues[(i * 7 + 3) % cues.len()]));
+        }
+        keys.push(cues.concat());
+        for key in &keys {
+            assert_eq!(label_cues(key), label_cues_by_contains(key), "{key:?}");
+        }
+    }
 }

@@ -35,7 +35,7 @@ const LEGACY_UNIT: &str = "计量单位";
 
 /// Every cue in the order of the bits [`found_cues`] sets: t2 F2019, t2 F2021, t3 F2021, t3
 /// F2019, then the legacy title, name and unit headers.
-fn all_cues() -> impl Iterator<Item = &'static str> {
+pub(crate) fn all_cues() -> impl Iterator<Item = &'static str> {
     T2_F2019
         .iter()
         .chain(T2_F2021)
@@ -58,7 +58,7 @@ static CUE_SEARCHER: LazyLock<Option<AhoCorasick>> =
 const LONG_TEXT_BYTES: usize = 256;
 
 /// The cues `text` contains, as bits in the order of [`all_cues`], found in one pass.
-fn found_cues(text: &str) -> u32 {
+pub(crate) fn found_cues(text: &str) -> u32 {
     // The automaton wins on short labels, where each `contains` costs mostly its set-up; on
     // long prose the vectorised `contains` of each cue is faster than one automaton pass.
     let searcher = CUE_SEARCHER
@@ -121,13 +121,18 @@ impl Cues {
 
 /// The cues of `items`; `in_tables` tells whether an item may hold a table's labels (the text
 /// of sections 2 and 3, or everything when those headings were not found), so that long prose
-/// is not searched for table labels.
-pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
+/// is not searched for table labels. With them, the table cues of each of the `groups` row
+/// groups for [`crate::tables::classify_groups`]: one search over each label finds both.
+pub fn cues(
+    items: &[Item],
+    groups: usize,
+    in_tables: impl Fn(usize) -> bool,
+) -> (Cues, Vec<[usize; 3]>) {
     let mut cues = Cues::default();
+    let mut scores = vec![[0usize; 3]; groups];
     let mut seen19 = [false; T2_F2019.len()];
     let mut seen21 = [false; T2_F2021.len()];
-    let mut check = |text: &str| {
-        let found = found_cues(text);
+    let mut add = |found: u32| {
         for (i, seen) in seen19.iter_mut().enumerate() {
             *seen |= found & (1 << i) != 0;
         }
@@ -147,13 +152,19 @@ pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
                 legacy_title |= t.text.contains(LEGACY_TITLE);
                 legacy |= t.text.contains(LEGACY_NAME) && t.text.contains(LEGACY_UNIT);
                 if in_tables(index) {
-                    check(&crate::normalize::without_whitespace(&t.text));
+                    add(found_cues(&crate::normalize::without_whitespace(&t.text)));
                 }
             }
             Item::Row(r) => {
                 for c in r.cells.iter().filter(|c| !c.spanned) {
                     if matches!(c.printed, crate::number::Printed::Text) {
-                        check(&c.key);
+                        let (table_cues, found) = crate::tables::label_cues(&c.key);
+                        add(found);
+                        if let Some(score) = scores.get_mut(r.group) {
+                            for (s, n) in score.iter_mut().zip(table_cues) {
+                                *s += n;
+                            }
+                        }
                     }
                 }
             }
@@ -163,5 +174,5 @@ pub fn cues(items: &[Item], in_tables: impl Fn(usize) -> bool) -> Cues {
     cues.legacy_title |= legacy_title;
     cues.t2_f2019 = seen19.iter().filter(|s| **s).count();
     cues.t2_f2021 = seen21.iter().filter(|s| **s).count();
-    cues
+    (cues, scores)
 }

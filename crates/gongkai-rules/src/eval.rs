@@ -9,6 +9,7 @@ use crate::labels::{column_label, row_label, table_name, unusable_state};
 use gongkai_model::schema::{TableId, Template};
 use gongkai_model::{Cell, CellState, Decimal, Report, Severity, Table, TableHasher, TableRow};
 use std::collections::HashSet;
+use std::fmt::Write;
 
 /// A cell a rule needed and could not use. The keys are borrowed from the rule (the schema's
 /// keys) or the report: a table with many missing cells yields hundreds of these per check.
@@ -200,8 +201,6 @@ pub(crate) fn describe_cells(template: Template, cells: &[Unusable<'_>]) -> (Str
             None => rows.push((c.row, vec![c])),
         }
     }
-    let mut zh = Vec::new();
-    let mut en = Vec::new();
     // Long runs of whole rows in the same state (a truncated table) read as a range.
     let whole = |group: &[&Unusable<'_>]| {
         group.len() > 2 && group.iter().all(|c| c.state == group[0].state)
@@ -224,24 +223,39 @@ pub(crate) fn describe_cells(template: Template, cells: &[Unusable<'_>]) -> (Str
             );
         }
     }
+    // The parts are written into the two lists directly: a truncated table names hundreds of
+    // cells, and a String per part, joined at the end, was most of this function's cost.
+    let mut zh = String::new();
+    let mut en = String::new();
+    let mut first = true;
+    let mut separate = |zh: &mut String, en: &mut String| {
+        if !first {
+            zh.push('、');
+            en.push_str(", ");
+        }
+        first = false;
+    };
     for (row, group) in rows {
         let table = group.first().map_or(TableId::T3, |c| c.table);
         let label = row_label(template, table, row);
         let same_state = group.iter().all(|c| c.state == group[0].state);
         let (state_zh, state_en) = unusable_state(group[0].state);
         if group.len() > 2 && same_state {
-            zh.push(format!("「{label}」行（{} 列均{state_zh}）", group.len()));
-            en.push(format!("{row} ({} columns {state_en})", group.len()));
+            separate(&mut zh, &mut en);
+            let _ = write!(zh, "「{label}」行（{} 列均{state_zh}）", group.len());
+            let _ = write!(en, "{row} ({} columns {state_en})", group.len());
         } else {
             for c in group {
                 let (s_zh, s_en) = unusable_state(c.state);
-                zh.push(format!(
+                separate(&mut zh, &mut en);
+                let _ = write!(
+                    zh,
                     "「{label}」行「{}」列{s_zh}",
                     column_label(template, table, row, c.column)
-                ));
-                en.push(format!("{row}/{} {s_en}", c.column));
+                );
+                let _ = write!(en, "{row}/{} {s_en}", c.column);
             }
         }
     }
-    (zh.join("、"), en.join(", "))
+    (zh, en)
 }

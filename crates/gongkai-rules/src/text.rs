@@ -146,36 +146,37 @@ pub(crate) struct Figure {
 /// Every `N件` (digits with optional thousands separators immediately before 件) in `s`.
 /// `2200余件`, `100多件` and the like are approximate and skipped.
 pub(crate) fn figures(s: &str) -> Vec<Figure> {
+    // Most sentences have no 件 and most digits are not before one: each 件 is found by a
+    // memchr search and only the digits and commas just before it are read. A figure's bytes
+    // are digits and commas, so the scan from the first of them cuts the same figures as a
+    // scan from the start of `s` would.
     let bytes = s.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
+    for (at, _) in s.match_indices('件') {
+        let mut from = at;
+        while from > 0 && (bytes[from - 1].is_ascii_digit() || bytes[from - 1] == b',') {
+            from -= 1;
+        }
+        if from < at {
+            figures_before(s, from, at, &mut out);
+        }
+    }
+    out
+}
+
+/// The figure of `s[from..at]` (digits and commas) that ends at `at`, where a 件 follows.
+fn figures_before(s: &str, from: usize, at: usize, out: &mut Vec<Figure>) {
+    let bytes = s.as_bytes();
+    let mut i = from;
+    while i < at {
         if !bytes[i].is_ascii_digit()
             || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'))
         {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut j = i;
-        let mut separators = false;
-        while j < bytes.len() {
-            let b = bytes[j];
-            if b.is_ascii_digit() {
-                j += 1;
-            } else if b == b','
-                && bytes
-                    .get(j + 1..j + 4)
-                    .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-                && !bytes.get(j + 4).is_some_and(u8::is_ascii_digit)
-            {
-                separators = true;
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        if s.get(j..).is_some_and(|rest| rest.starts_with('件')) {
+        let (start, j, separators) = number_at(bytes, i);
+        if j == at {
             let printed = s.get(start..j).unwrap_or("");
             let value = if separators {
                 Decimal::from_str(&printed.replace(',', ""))
@@ -192,7 +193,29 @@ pub(crate) fn figures(s: &str) -> Vec<Figure> {
         }
         i = j.max(i + 1);
     }
-    out
+}
+
+/// The digits starting at `i` with their thousands separators: (start, end, any separator).
+fn number_at(bytes: &[u8], i: usize) -> (usize, usize, bool) {
+    let mut j = i;
+    let mut separators = false;
+    while j < bytes.len() {
+        let b = bytes[j];
+        if b.is_ascii_digit() {
+            j += 1;
+        } else if b == b','
+            && bytes
+                .get(j + 1..j + 4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && !bytes.get(j + 4).is_some_and(u8::is_ascii_digit)
+        {
+            separators = true;
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    (i, j, separators)
 }
 
 /// Every year written `YYYY年` (1990–2100) in compacted text, in order.
@@ -272,6 +295,74 @@ mod tests {
             out.push(c);
         }
         out
+    }
+
+    /// `figures` as a scan from the start of the text, the definition the 件-first search
+    /// must agree with.
+    fn figures_by_scan(s: &str) -> Vec<(String, usize, usize)> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit()
+                || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'))
+            {
+                i += 1;
+                continue;
+            }
+            let (start, j, separators) = number_at(bytes, i);
+            if s.get(j..).is_some_and(|rest| rest.starts_with('件')) {
+                let printed = s.get(start..j).unwrap_or("");
+                let printed = if separators {
+                    printed.replace(',', "")
+                } else {
+                    printed.to_owned()
+                };
+                if let Ok(value) = Decimal::from_str(&printed) {
+                    out.push((value.to_string(), start, j + '件'.len_utf8()));
+                }
+            }
+            i = j.max(i + 1);
+        }
+        out
+    }
+
+    #[test]
+    fn figures_agree_with_a_scan_from_the_start() {
+        let samples = [
+            "",
+            "件",
+            "3件",
+            "a3件b12件",
+            "1.5件 2.件 .5件",
+            "1,234件 12,34件 1,2345件 ,123件 1,234,567件 1,,234件",
+            "共收到申请3050件，办结 2 件；另有12,000件和100多件、2200余件。",
+            "０１2件9件件99件",
+            "1,234.5件 5,000,件 7,000件,8件",
+        ];
+        for s in samples {
+            let got: Vec<_> = figures(s)
+                .into_iter()
+                .map(|f| (f.value.to_string(), f.start, f.end))
+                .collect();
+            assert_eq!(got, figures_by_scan(s), "{s:?}");
+        }
+        // Every text of up to six characters over the characters that matter.
+        let alphabet = ['1', '0', ',', '.', '件', 'a'];
+        let mut texts = vec![String::new()];
+        for _ in 0..6 {
+            texts = texts
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            for s in &texts {
+                let got: Vec<_> = figures(s)
+                    .into_iter()
+                    .map(|f| (f.value.to_string(), f.start, f.end))
+                    .collect();
+                assert_eq!(got, figures_by_scan(s), "{s:?}");
+            }
+        }
     }
 
     fn sentences_by_split(text: &str) -> Vec<&str> {
