@@ -93,15 +93,20 @@ fn sniff_zip(bytes: &[u8]) -> Sniffed {
 /// The first bytes with a UTF-16 BOM taken into account, lower-cased ASCII, at most 4 KiB.
 fn ascii_head(bytes: &[u8]) -> Vec<u8> {
     let head = bytes.get(..bytes.len().min(8192)).unwrap_or(bytes);
-    let ascii: Vec<u8> = match head {
-        [0xFF, 0xFE, rest @ ..] => rest.chunks(2).map(|c| c[0]).collect(),
-        [0xFE, 0xFF, rest @ ..] => rest.chunks(2).filter_map(|c| c.get(1).copied()).collect(),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => rest.to_vec(),
-        _ => head.to_vec(),
+    const KEPT: usize = 4096;
+    // Only the first KEPT bytes are kept: copied once and lowered in place.
+    let mut ascii: Vec<u8> = match head {
+        [0xFF, 0xFE, rest @ ..] => rest.chunks(2).map(|c| c[0]).take(KEPT).collect(),
+        [0xFE, 0xFF, rest @ ..] => rest
+            .chunks(2)
+            .filter_map(|c| c.get(1).copied())
+            .take(KEPT)
+            .collect(),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => rest[..rest.len().min(KEPT)].to_vec(),
+        _ => head[..head.len().min(KEPT)].to_vec(),
     };
-    let mut lower: Vec<u8> = ascii.iter().map(u8::to_ascii_lowercase).collect();
-    lower.truncate(4096);
-    lower
+    ascii.make_ascii_lowercase();
+    ascii
 }
 
 fn looks_like_html(bytes: &[u8]) -> bool {
