@@ -5,6 +5,12 @@
 //! `cargo bench -p gongkai-engine --bench engine`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The allocator of the binaries that run the engine (`gongkai check`, the workers), so that
+/// the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use gongkai_model::report::SECTION_HEADINGS;
 use gongkai_model::schema::{self, T3_COLUMNS, T4_COLUMNS};
 use gongkai_model::{TableId, Template};
