@@ -1,9 +1,10 @@
 //! The shared vocabulary of gongkai: the stable identifiers of the report format
 //! ([`schema`]), the parsed report ([`report`]) and its cells ([`cell`]), findings
 //! ([`finding`]), the checked report of the JSON output ([`checked`]), and the document IR
-//! that format readers produce ([`document`]).
+//! that format readers produce ([`document`]); and the byte-level character classes
+//! ([`text`]) that the readers and the rules must agree on.
 //!
-//! This crate is data only: no I/O, no parsing, no rules. Every other crate depends on it and
+//! This crate is data only (and those classes): no I/O, no parsing, no rules. Every other crate depends on it and
 //! it depends on nothing of ours.
 
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod exact;
 pub mod finding;
 pub mod report;
 pub mod schema;
+pub mod text;
 
 pub use cell::{Cell, CellState, Position};
 pub use checked::{CheckedReport, Source};

@@ -12,6 +12,7 @@
 //! digits and ideographs kept.
 
 use aho_corasick::AhoCorasick;
+use gongkai_model::text::{utf8_len, whitespace_len};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
@@ -133,32 +134,6 @@ pub(crate) fn without_whitespace(text: &str) -> Cow<'_, str> {
             o.push_str(text.get(run..).unwrap_or(""));
             Cow::Owned(o)
         }
-    }
-}
-
-/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
-/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
-/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
-fn whitespace_len(bytes: &[u8], i: usize) -> usize {
-    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
-    match bytes.get(i).copied().unwrap_or(0) {
-        b'\t'..=b'\r' | b' ' => 1,
-        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
-        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
-        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
-        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
-        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
-        _ => 0,
-    }
-}
-
-/// The length of the UTF-8 character whose first byte is `lead`.
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0x00..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
     }
 }
 

@@ -2,6 +2,7 @@
 //! sentences and clauses, reading the figures and years written in it.
 
 use gongkai_model::Decimal;
+use gongkai_model::text::{utf8_len, whitespace_len};
 use std::str::FromStr;
 
 /// Removes whitespace (PDF text wraps lines anywhere, `2024 年` has spaces), except a single
@@ -9,7 +10,7 @@ use std::str::FromStr;
 /// digits become ASCII ones.
 pub(crate) fn compact(text: &str) -> String {
     // Runs of kept characters are copied as slices, and characters are told apart on their
-    // bytes: whitespace by [`whitespace_len`], full-width digits as EF BC 90..=99.
+    // bytes: whitespace by `whitespace_len`, full-width digits as EF BC 90..=99.
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut run = 0;
@@ -55,32 +56,6 @@ pub(crate) fn compact(text: &str) -> String {
         out.push_str(text.get(run..).unwrap_or(""));
     }
     out
-}
-
-/// The length of the whitespace character (`char::is_whitespace`) that starts at byte `i`
-/// of valid UTF-8, or 0: U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028,
-/// U+2029, U+202F, U+205F and U+3000, told apart on their bytes without decoding.
-fn whitespace_len(bytes: &[u8], i: usize) -> usize {
-    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
-    match bytes.get(i).copied().unwrap_or(0) {
-        b'\t'..=b'\r' | b' ' => 1,
-        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
-        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
-        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
-        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
-        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
-        _ => 0,
-    }
-}
-
-/// The length of the UTF-8 character whose first byte is `lead`.
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0x00..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
-    }
 }
 
 /// Sentences of compacted prose, ended by 。；！？ (and their ASCII forms).
