@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use futures::StreamExt;
-use gongkai_blob::{BlobError, BlobStore, content_key, sha256_hex};
+use gongkai_blob::{BlobError, BlobStore, content_key, derived_key, sha256_hex};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -36,18 +36,51 @@ async fn derived_artefacts_round_trip_and_replace() {
         .put_derived(id, "parsed.json", Bytes::from_static(b"{\"a\":1}"))
         .await
         .unwrap();
-    assert_eq!(key, format!("derived/{id}/parsed.json"));
+    let id_text = id.to_string();
+    assert_eq!(
+        key,
+        format!("derived/{}/{id}.parsed.json", &id_text[id_text.len() - 2..])
+    );
     store
         .put_derived(id, "parsed.json", Bytes::from_static(b"{\"a\":2}"))
         .await
         .unwrap();
     assert_eq!(store.get(&key).await.unwrap().as_ref(), b"{\"a\":2}");
+    assert_eq!(
+        store.get_derived(id, "parsed.json").await.unwrap().as_ref(),
+        b"{\"a\":2}"
+    );
     assert!(
         store
             .put_derived(id, "../x", Bytes::from_static(b"x"))
             .await
             .is_err()
     );
+}
+
+/// An artefact written before the fan-out (`derived/<id>/<name>`, a directory per report) is
+/// still found, so that a message in flight across an upgrade finds its input; a missing one
+/// is NotFound under the current key.
+#[tokio::test]
+async fn artefacts_of_the_earlier_layout_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().to_str().unwrap()).unwrap();
+    let id = Uuid::now_v7();
+    let legacy = dir.path().join(format!("derived/{id}"));
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::write(legacy.join("checked.json"), b"{\"old\":true}").unwrap();
+    assert_eq!(
+        store
+            .get_derived(id, "checked.json")
+            .await
+            .unwrap()
+            .as_ref(),
+        b"{\"old\":true}"
+    );
+    match store.get_derived(id, "parsed.json").await {
+        Err(BlobError::NotFound { key }) => assert_eq!(key, derived_key(id, "parsed.json")),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! ```text
 //! gateway ─▶ gongkai.parse ─▶ parse worker ─▶ gongkai.validate ─▶ validate worker
 //!                                  │                                   │
-//!              derived/<id>/parsed.json, PARSED     derived/<id>/checked.json, VALIDATED
+//!              derived/…/<id>.parsed.json, PARSED   derived/…/<id>.checked.json, VALIDATED
 //!                                                                      ▼
 //!                                     gongkai.archive ─▶ archive worker ─▶ PostgreSQL, ARCHIVED
 //! ```

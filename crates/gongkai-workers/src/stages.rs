@@ -34,9 +34,9 @@ use std::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-/// The artefact the parse stage writes: `derived/<report_id>/parsed.json`.
+/// The artefact the parse stage writes: `derived/<xy>/<report_id>.parsed.json` (see [`derived_key`]).
 pub const PARSED_ARTEFACT: &str = "parsed.json";
-/// The artefact the validate stage writes: `derived/<report_id>/checked.json`.
+/// The artefact the validate stage writes: `derived/<xy>/<report_id>.checked.json`.
 pub const CHECKED_ARTEFACT: &str = "checked.json";
 
 /// The content of `parsed.json`: what was read, and the report read from it.
@@ -180,25 +180,27 @@ impl StageContext {
             .map_err(from_blob)
     }
 
-    async fn get_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        report_id: Uuid,
-        name: &str,
-    ) -> Result<T, Step> {
-        let key = derived_key(report_id, name);
-        let bytes = self
-            .blobs
-            .get(&key)
-            .instrument(gongkai_telemetry::blob_span("get", &key))
+    /// The bytes of an artefact the previous stage wrote.
+    async fn get_artefact(&self, report_id: Uuid, name: &str) -> Result<Bytes, Step> {
+        self.blobs
+            .get_derived(report_id, name)
+            .instrument(gongkai_telemetry::blob_span("get", name))
             .await
             .map_err(|error| match error {
                 // The previous stage writes the artefact before it publishes this message, so a
                 // missing one is a store that has not caught up (or lost it): worth a retry.
                 BlobError::NotFound { .. } => Step::Transient(error.to_string()),
                 other => from_blob(other),
-            })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Step::Permanent(format!("{key} is not readable: {e}")))
+            })
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        report_id: Uuid,
+        name: &str,
+    ) -> Result<T, Step> {
+        let bytes = self.get_artefact(report_id, name).await?;
+        decode_artefact(report_id, name, &bytes)
     }
 
     async fn publish(
@@ -423,10 +425,19 @@ impl StageContext {
     async fn archive(&self, incoming: &Incoming) -> Step {
         let message = &incoming.message;
         let run = self.run(Stage::Archive, message);
-        let checked: CheckedReport = match self.get_json(message.report_id, CHECKED_ARTEFACT).await
-        {
-            Ok(checked) => checked,
+        let json = match self.get_artefact(message.report_id, CHECKED_ARTEFACT).await {
+            Ok(json) => json,
             Err(step) => return step,
+        };
+        let checked: CheckedReport =
+            match decode_artefact(message.report_id, CHECKED_ARTEFACT, &json) {
+                Ok(checked) => checked,
+                Err(step) => return step,
+            };
+        // The artefact is the checked report as serde_json wrote it: archived as it is rather
+        // than serialised again.
+        let Ok(json) = std::str::from_utf8(&json) else {
+            return Step::Permanent(format!("{CHECKED_ARTEFACT} is not UTF-8"));
         };
         gongkai_telemetry::record_report(
             &tracing::Span::current(),
@@ -436,7 +447,7 @@ impl StageContext {
         );
         match self
             .archive
-            .archive_checked(message.report_id, &checked, run)
+            .archive_checked_json(message.report_id, &checked, json, run)
             .instrument(gongkai_telemetry::db_span("archive_checked transaction"))
             .await
         {
@@ -529,6 +540,19 @@ impl StageContext {
             tracing::warn!(%error, report_id = %message.report_id, "cannot mark the dead-lettered report failed");
         }
     }
+}
+
+fn decode_artefact<T: for<'de> Deserialize<'de>>(
+    report_id: Uuid,
+    name: &str,
+    bytes: &[u8],
+) -> Result<T, Step> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Step::Permanent(format!(
+            "{} is not readable: {e}",
+            derived_key(report_id, name)
+        ))
+    })
 }
 
 /// A stage handler: the [`StageContext`] working as one stage.

@@ -1,4 +1,4 @@
-//! `gongkai-archive-worker`: stores checked reports in PostgreSQL (`derived/<id>/checked.json` →
+//! `gongkai-archive-worker`: stores checked reports in PostgreSQL (`derived/…/<id>.checked.json` →
 //! `Archive::archive_checked`, ARCHIVED; idempotent). Stateless; any number of replicas.
 //! SIGTERM: finishes the messages in hand, then exits 0.
 

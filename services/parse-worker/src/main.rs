@@ -1,5 +1,5 @@
 //! `gongkai-parse-worker`: reads submitted reports (blob → `gongkai_engine::read` →
-//! `derived/<id>/parsed.json`, PARSED) and hands them to the validate stage. Stateless; run as
+//! `derived/…/<id>.parsed.json`, PARSED) and hands them to the validate stage. Stateless; run as
 //! many replicas as the queue needs. SIGTERM: finishes the messages in hand, then exits 0.
 
 /// mimalloc instead of glibc's allocator: the pipeline allocates and frees many short-lived

@@ -1,5 +1,5 @@
 //! `gongkai-validate-worker`: checks parsed reports against the rules (with the same agency's
-//! previous-year report from the archive; `derived/<id>/checked.json`, VALIDATED) and hands them
+//! previous-year report from the archive; `derived/…/<id>.checked.json`, VALIDATED) and hands them
 //! to the archive stage. Stateless; any number of replicas. SIGTERM: finishes the messages in
 //! hand, then exits 0.
 
