@@ -24,10 +24,12 @@
 //!
 //! | table | key | holds |
 //! |---|---|---|
-//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time, `queued_at`: when its first message was confirmed), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
+//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
 //! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
 //! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
-//! | `cells` | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order |
+//! | `unqueued_reports` | `report_id` | the reports whose parse message the broker has not confirmed yet (written with the submission, deleted by [`Archive::mark_queued`]) |
+//! | `report_cells` | `report_id` | the value cells of an archived report, one row per report: one array per attribute, in printed order (migration 0005 says why) |
+//! | `cells` (a view of `report_cells`) | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell as a row: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order |
 //! | `findings` | (`report_id`, `ordinal`) | every finding: rule, severity, cell, expected/actual (jsonb, number or text), messages, rules version |
 //!
 //! Why these keys:
@@ -51,11 +53,12 @@
 //! * **Status** only moves forward (`RECEIVED → PARSED → VALIDATED → ARCHIVED`, or `FAILED`);
 //!   a late or duplicate event never moves it back. `FAILED` is left only by a later successful
 //!   run (a redriven message) or by archiving; `ARCHIVED` is final.
-//! * **Watching**: every event insert sends `pg_notify('gongkai_events', report_id)` in its
-//!   transaction (delivered on commit). One shared `PgListener` per [`Archive`] fans the
-//!   notifications out to the watchers, which re-read the report's events from the table;
-//!   a watcher listens before it reads, and also re-reads every few seconds, so no event is lost
-//!   across reconnections.
+//! * **Watching**: every event insert sends `pg_notify('gongkai_events', …)` in its statement
+//!   (delivered on commit), carrying the event itself as JSON (only the report id when the
+//!   event is too large for a notification; watchers then read it). One shared `PgListener`
+//!   per [`Archive`] hands each notification to the watchers of that report only; a watcher
+//!   listens before it reads, and also re-reads every few seconds, so no event is lost across
+//!   reconnections.
 //!
 //! # Tests
 //!

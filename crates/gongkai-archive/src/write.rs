@@ -9,7 +9,6 @@ use crate::types::{
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
 use gongkai_model::{CheckedReport, Observed, TableId};
-use sqlx::PgConnection;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -57,6 +56,9 @@ impl Archive {
                    SELECT report_id, 'receive', 1, 'RECEIVED', 'succeeded', $11, \
                      greatest($11, $12) \
                    FROM new_report RETURNING *), \
+                 awaiting_queue AS ( \
+                   INSERT INTO unqueued_reports (report_id, received_at) \
+                   SELECT report_id, $11 FROM new_report), \
                  {NOTIFY_INSERTED_SQL} \
                  SELECT (SELECT report_id FROM new_report), (SELECT count(*) FROM notified)"
             )
@@ -185,20 +187,18 @@ impl Archive {
         if report_ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE reports SET queued_at = now() \
-             WHERE report_id = ANY($1) AND queued_at IS NULL",
-        )
-        .bind(report_ids)
-        .execute(self.pool())
-        .await
-        .map_err(ArchiveError::db("noting queued reports"))?;
+        sqlx::query("DELETE FROM unqueued_reports WHERE report_id = ANY($1)")
+            .bind(report_ids)
+            .execute(self.pool())
+            .await
+            .map_err(ArchiveError::db("noting queued reports"))?;
         Ok(())
     }
 
     /// Reports still `RECEIVED` whose message was never confirmed, received more than
     /// `older_than` ago (long enough for a gateway to have published and noted them), oldest
-    /// first, at most `limit`.
+    /// first, at most `limit`. Forgets, on the way, the reports that went on although their
+    /// note was lost (a gateway stopped before writing it).
     pub async fn unqueued(
         &self,
         older_than: std::time::Duration,
@@ -207,9 +207,14 @@ impl Archive {
         let older_than = chrono::Duration::from_std(older_than)
             .map_err(|_| ArchiveError::InvalidArgument("the age is too large".into()))?;
         let rows: Vec<(Uuid, String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT report_id, sha256, blob_key, filename, source_system FROM reports \
-             WHERE queued_at IS NULL AND status = 'RECEIVED' AND received_at < $1 \
-             ORDER BY received_at LIMIT $2",
+            "WITH went_on AS ( \
+               DELETE FROM unqueued_reports u USING reports r \
+               WHERE r.report_id = u.report_id AND r.status <> 'RECEIVED' \
+                 AND u.received_at < $1) \
+             SELECT r.report_id, r.sha256, r.blob_key, r.filename, r.source_system \
+             FROM unqueued_reports u JOIN reports r ON r.report_id = u.report_id \
+             WHERE r.status = 'RECEIVED' AND u.received_at < $1 \
+             ORDER BY u.received_at LIMIT $2",
         )
         .bind(Utc::now() - older_than)
         .bind(i64::from(limit))
@@ -253,137 +258,291 @@ impl Archive {
         self.record_event(report_id, &record).await
     }
 
-    /// Archives a checked report in one transaction: the report's content and `checked` JSON,
-    /// its version in the (agency, year) series (the current pointer moves to it), its cells
-    /// and findings, status `ARCHIVED` (error findings or not) and the `archive` event of
-    /// `run`. When the report is already `ARCHIVED` (a redelivered message) nothing changes and
-    /// `already_archived` is true.
+    /// Archives a checked report: the report's content and `checked` JSON, its version in the
+    /// (agency, year) series (the current pointer moves to it), its cells and findings, status
+    /// `ARCHIVED` (error findings or not) and the `archive` event of `run`, all committed
+    /// together. When the report is already `ARCHIVED` (a redelivered message) nothing changes
+    /// and `already_archived` is true.
     ///
     /// A `checked.source.sha256` that is not the submitted document's is refused
     /// ([`ArchiveError::InvalidArgument`]): the content would be filed under the wrong report.
-    #[tracing::instrument(name = "archive.archive_checked", skip_all, fields(%report_id, attempt = run.attempt))]
     pub async fn archive_checked(
         &self,
         report_id: Uuid,
         checked: &CheckedReport,
         run: StageRun,
     ) -> Result<Archived> {
-        if run.attempt == 0 {
-            return Err(ArchiveError::InvalidArgument(
-                "attempts are counted from 1".into(),
-            ));
-        }
-        const CONTEXT: &str = "archiving a checked report";
         let json = serde_json::to_string(checked).map_err(|source| ArchiveError::Serialize {
             what: "the checked report",
             source,
         })?;
+        self.archive_checked_json(report_id, checked, &json, run)
+            .await
+    }
+
+    /// [`Archive::archive_checked`] for a caller that holds the checked report's JSON already
+    /// (the archive stage reads it from the validate stage's artefact): `json` must be
+    /// `checked` as serde_json serialises it, and is stored as it is rather than serialised
+    /// again.
+    ///
+    /// One statement, so one round trip and its own transaction (it was nine): the report's row
+    /// is locked and checked (known, same bytes, not archived yet), and only then are the
+    /// series, the report, its cells and findings and the event written. A report whose
+    /// content was archived before and whose status was reset by hand takes a second path
+    /// that deletes the old content first.
+    #[tracing::instrument(name = "archive.archive_checked", skip_all, fields(%report_id, attempt = run.attempt))]
+    pub async fn archive_checked_json(
+        &self,
+        report_id: Uuid,
+        checked: &CheckedReport,
+        json: &str,
+        run: StageRun,
+    ) -> Result<Archived> {
+        const CONTEXT: &str = "archiving a checked report";
+        let content = ArchiveContent::of(checked, json, run)?;
+        let outcome = content
+            .write(report_id, self.pool())
+            .await
+            .map_err(ArchiveError::db(CONTEXT))?
+            .ok_or(ArchiveError::NotFound { report_id })?;
+        if let Some(refused) = outcome.refusal(report_id, &content) {
+            return refused;
+        }
+        if !outcome.had_content {
+            return Ok(outcome.archived());
+        }
+
+        // Archived before, and its status reset by hand since: the old cells and findings go
+        // first, in the same transaction, so that the write is exact.
         let mut tx = self
             .pool()
             .begin()
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
-        let (current, version, sha256): (String, Option<i32>, String) = sqlx::query_as(
-            "SELECT status, version, sha256 FROM reports WHERE report_id = $1 FOR UPDATE",
-        )
-        .bind(report_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?
-        .ok_or(ArchiveError::NotFound { report_id })?;
-        let current = Status::from_id(&current).ok_or_else(|| {
-            ArchiveError::corrupt(report_id, format!("unknown status {current:?}"))
-        })?;
-        let claimed = checked.source.sha256.trim();
-        if !claimed.is_empty() && !claimed.eq_ignore_ascii_case(&sha256) {
-            return Err(ArchiveError::InvalidArgument(format!(
-                "the checked report is of bytes {claimed}, report {report_id} of {sha256}"
-            )));
-        }
-        if current == Status::Archived {
-            tx.rollback().await.map_err(ArchiveError::db(CONTEXT))?;
-            return Ok(Archived {
-                version: version.and_then(|v| u32::try_from(v).ok()),
-                already_archived: true,
-            });
-        }
-
-        let report = &checked.report;
-        let agency = report.agency.as_deref().filter(|a| !a.trim().is_empty());
-        let year = report.year.map(i32::from);
-        let version: Option<i32> = match (agency, year) {
-            (Some(agency), Some(year)) => Some(
-                sqlx::query_scalar(
-                    "INSERT INTO report_series (agency, year, latest_version, current_report_id) \
-                     VALUES ($1, $2, 1, $3) \
-                     ON CONFLICT (agency, year) DO UPDATE \
-                       SET latest_version = report_series.latest_version + 1, \
-                           current_report_id = EXCLUDED.current_report_id \
-                     RETURNING latest_version",
-                )
-                .bind(agency)
-                .bind(year)
-                .bind(report_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(ArchiveError::db(CONTEXT))?,
-            ),
-            _ => None,
-        };
-
-        let summary = checked.summary;
         sqlx::query(
-            "UPDATE reports SET agency = $2, year = $3, template = $4, title = $5, \
-               rules_version = $6, error_count = $7, warning_count = $8, info_count = $9, \
-               version = $10, checked = $11::json, media_type = $12, status = 'ARCHIVED', \
-               failure_stage = NULL, failure_reason = NULL, \
-               updated_at = now(), finished_at = now() \
-             WHERE report_id = $1",
-        )
-        .bind(report_id)
-        .bind(agency)
-        .bind(year)
-        .bind(report.template.as_str())
-        .bind(&report.title)
-        .bind(&checked.rules_version)
-        .bind(count(summary.errors))
-        .bind(count(summary.warnings))
-        .bind(count(summary.infos))
-        .bind(version)
-        .bind(&json)
-        .bind(&checked.source.media_type)
-        .execute(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-
-        // A report is archived once, so these find nothing; they keep the write exact if an
-        // operator reset a report's status by hand.
-        sqlx::query(
-            "WITH cells_gone AS (DELETE FROM cells WHERE report_id = $1) \
-             DELETE FROM findings WHERE report_id = $1",
+            "WITH locked AS (SELECT 1 FROM reports WHERE report_id = $1 FOR UPDATE), \
+               cells_gone AS (DELETE FROM report_cells WHERE report_id = $1), \
+               findings_gone AS (DELETE FROM findings WHERE report_id = $1) \
+             UPDATE reports SET checked = NULL WHERE report_id = $1 AND status <> 'ARCHIVED'",
         )
         .bind(report_id)
         .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
-        insert_cells(&mut tx, report_id, checked).await?;
-        insert_findings(&mut tx, report_id, checked).await?;
-
-        let record = EventRecord {
-            stage: Stage::Archive,
-            attempt: run.attempt,
-            status: Some(Status::Archived),
-            outcome: Outcome::Succeeded,
-            detail: None,
-            started_at: run.started_at,
-            finished_at: Utc::now(),
-        };
-        insert_event(&mut tx, report_id, &record, Status::Archived).await?;
+        let outcome = content
+            .write(report_id, &mut *tx)
+            .await
+            .map_err(ArchiveError::db(CONTEXT))?
+            .ok_or(ArchiveError::NotFound { report_id })?;
+        if let Some(refused) = outcome.refusal(report_id, &content) {
+            return refused;
+        }
         tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
-        Ok(Archived {
-            version: version.and_then(|v| u32::try_from(v).ok()),
+        Ok(outcome.archived())
+    }
+}
+
+/// What the archiving statement found and did.
+struct ArchiveOutcome {
+    /// The report's status before the statement.
+    status: String,
+    /// The report's submitted bytes.
+    sha256: String,
+    /// The report held archived content already (its status was reset by hand).
+    had_content: bool,
+    /// The report's version before the statement.
+    old_version: Option<i32>,
+    /// The version the statement gave it, when it wrote and the report has a series.
+    new_version: Option<i32>,
+    /// Whether the statement wrote the report's content.
+    written: bool,
+}
+
+impl ArchiveOutcome {
+    /// The answer when the statement did not write: other bytes, or archived before.
+    fn refusal(&self, report_id: Uuid, content: &ArchiveContent<'_>) -> Option<Result<Archived>> {
+        if let Some(claimed) = &content.claimed_sha256
+            && *claimed != self.sha256
+        {
+            return Some(Err(ArchiveError::InvalidArgument(format!(
+                "the checked report is of bytes {claimed}, report {report_id} of {}",
+                self.sha256
+            ))));
+        }
+        match Status::from_id(&self.status) {
+            None => Some(Err(ArchiveError::corrupt(
+                report_id,
+                format!("unknown status {:?}", self.status),
+            ))),
+            Some(Status::Archived) => Some(Ok(Archived {
+                version: self.old_version.and_then(|v| u32::try_from(v).ok()),
+                already_archived: true,
+            })),
+            Some(_) => None,
+        }
+    }
+
+    fn archived(&self) -> Archived {
+        debug_assert!(self.written);
+        Archived {
+            version: self.new_version.and_then(|v| u32::try_from(v).ok()),
             already_archived: false,
+        }
+    }
+}
+
+/// The parameters of the archiving statement: the report's fields, and its cells and findings
+/// as one array per attribute (so that the statement's text, prepared once per connection,
+/// does not depend on how many there are).
+struct ArchiveContent<'a> {
+    claimed_sha256: Option<String>,
+    checked: &'a CheckedReport,
+    json: &'a str,
+    attempt: i32,
+    run: StageRun,
+    finished_at: chrono::DateTime<Utc>,
+    cells: CellColumns<'a>,
+    findings: FindingColumns<'a>,
+}
+
+/// The archiving statement. `current` locks the report's row and decides (`ok`) whether to
+/// write: the report is not archived yet, the content is of its bytes, and it holds no content
+/// from an earlier archiving; every write below is conditional on it.
+static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH current AS ( \
+           SELECT status, sha256, version, checked IS NOT NULL AS had_content, \
+             status <> 'ARCHIVED' AND ($2::text IS NULL OR $2 = sha256) \
+               AND checked IS NULL AS ok \
+           FROM reports WHERE report_id = $1 FOR UPDATE), \
+         series AS ( \
+           INSERT INTO report_series (agency, year, latest_version, current_report_id) \
+           SELECT $3, $4, 1, $1 FROM current \
+           WHERE current.ok AND $3::text IS NOT NULL AND $4::integer IS NOT NULL \
+           ON CONFLICT (agency, year) DO UPDATE \
+             SET latest_version = report_series.latest_version + 1, \
+                 current_report_id = EXCLUDED.current_report_id \
+           RETURNING latest_version), \
+         updated AS ( \
+           UPDATE reports SET agency = $3, year = $4, template = $5, title = $6, \
+             rules_version = $7, error_count = $8, warning_count = $9, info_count = $10, \
+             version = (SELECT latest_version FROM series), checked = $11::json, \
+             media_type = $12, status = 'ARCHIVED', failure_stage = NULL, \
+             failure_reason = NULL, updated_at = now(), finished_at = now() \
+           FROM current WHERE reports.report_id = $1 AND current.ok \
+           RETURNING 1), \
+         cells AS ( \
+           INSERT INTO report_cells (report_id, table_ids, row_keys, column_keys, \"values\", \
+             texts, states, units, positions, candidates) \
+           SELECT $1, $18, $19, $20, $21, $22, $23, $24, $25, $26 FROM current \
+           WHERE current.ok AND cardinality($18::text[]) > 0), \
+         findings AS ( \
+           INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
+             column_key, expected, actual, message, message_en, rules_version) \
+           SELECT $1, (f.ordinal - 1)::integer, f.rule, f.severity, f.table_id, f.row_key, \
+             f.column_key, f.expected::jsonb, f.actual::jsonb, f.message, f.message_en, $7 \
+           FROM current, \
+             unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], \
+                    $32::text[], $33::text[], $34::text[], $35::text[]) \
+               WITH ORDINALITY AS f(rule, severity, table_id, row_key, column_key, expected, \
+                                    actual, message, message_en, ordinal) \
+           WHERE current.ok), \
+         inserted AS ( \
+           INSERT INTO events (report_id, stage, attempt, status, outcome, detail, started_at, \
+             finished_at) \
+           SELECT $1, 'archive', $13, 'ARCHIVED', 'succeeded', NULL, $14, $15 FROM current \
+           WHERE current.ok \
+           ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING *), \
+         {notified} \
+         SELECT current.status, current.sha256, current.had_content, current.version, \
+           (SELECT latest_version FROM series), current.ok, \
+           (SELECT count(*) FROM notified) \
+         FROM current",
+        notified = notify_inserted_sql("$16", "$17"),
+    )
+});
+
+impl<'a> ArchiveContent<'a> {
+    fn of(checked: &'a CheckedReport, json: &'a str, run: StageRun) -> Result<Self> {
+        let attempt = i32::try_from(run.attempt)
+            .ok()
+            .filter(|a| *a >= 1)
+            .ok_or_else(|| ArchiveError::InvalidArgument("attempts are counted from 1".into()))?;
+        let claimed = checked.source.sha256.trim();
+        Ok(ArchiveContent {
+            claimed_sha256: (!claimed.is_empty()).then(|| claimed.to_ascii_lowercase()),
+            checked,
+            json,
+            attempt,
+            run,
+            finished_at: Utc::now().max(run.started_at),
+            cells: CellColumns::of(checked)?,
+            findings: FindingColumns::of(checked)?,
         })
+    }
+
+    /// Runs the archiving statement; `None` when the report is unknown.
+    async fn write<'e, E>(
+        &self,
+        report_id: Uuid,
+        executor: E,
+    ) -> std::result::Result<Option<ArchiveOutcome>, sqlx::Error>
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let report = &self.checked.report;
+        let summary = self.checked.summary;
+        let cells = &self.cells;
+        let findings = &self.findings;
+        type Row = (String, String, bool, Option<i32>, Option<i32>, bool, i64);
+        let row: Option<Row> = sqlx::query_as(ARCHIVE_STATEMENT.as_str())
+            .bind(report_id)
+            .bind(&self.claimed_sha256)
+            .bind(report.agency.as_deref().filter(|a| !a.trim().is_empty()))
+            .bind(report.year.map(i32::from))
+            .bind(report.template.as_str())
+            .bind(&report.title)
+            .bind(&self.checked.rules_version)
+            .bind(count(summary.errors))
+            .bind(count(summary.warnings))
+            .bind(count(summary.infos))
+            .bind(self.json)
+            .bind(&self.checked.source.media_type)
+            .bind(self.attempt)
+            .bind(self.run.started_at)
+            .bind(self.finished_at)
+            .bind(EVENTS_CHANNEL)
+            .bind(crate::watch::MAX_EVENT_PAYLOAD)
+            .bind(&cells.tables)
+            .bind(&cells.row_keys)
+            .bind(&cells.column_keys)
+            .bind(&cells.values)
+            .bind(&cells.texts)
+            .bind(&cells.states)
+            .bind(&cells.units)
+            .bind(&cells.positions)
+            .bind(&cells.candidates)
+            .bind(&findings.rules)
+            .bind(&findings.severities)
+            .bind(&findings.tables)
+            .bind(&findings.rows)
+            .bind(&findings.columns)
+            .bind(&findings.expected)
+            .bind(&findings.actual)
+            .bind(&findings.messages)
+            .bind(&findings.messages_en)
+            .fetch_optional(executor)
+            .await?;
+        Ok(row.map(
+            |(status, sha256, had_content, old_version, new_version, written, _)| ArchiveOutcome {
+                status,
+                sha256,
+                had_content,
+                old_version,
+                new_version,
+                written,
+            },
+        ))
     }
 }
 
@@ -437,129 +596,119 @@ const NOTIFY_INSERTED_SQL: &str = "notified AS ( \
                                ELSE inserted.report_id::text END) \
       FROM inserted)";
 
-/// Inserts the event unless this run was recorded already; notifies the watchers on commit.
-/// Returns whether it was new.
-///
-/// One round trip: the notification is sent by the same statement, and carries the event
-/// itself as JSON (see [`crate::watch`]), so that a watcher need not read it back; an event too
-/// large for a notification's 8,000 bytes sends only the report id, and watchers read it.
-async fn insert_event(
-    tx: &mut PgConnection,
-    report_id: Uuid,
-    record: &EventRecord,
-    status_after: Status,
-) -> Result<bool> {
-    const CONTEXT: &str = "recording an event";
-    let attempt = i32::try_from(record.attempt)
-        .map_err(|_| ArchiveError::InvalidArgument(format!("attempt {}", record.attempt)))?;
-    static STATEMENT: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "WITH inserted AS ( \
-           INSERT INTO events (report_id, stage, attempt, status, outcome, detail, started_at, \
-             finished_at) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-           ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING *), \
-         {NOTIFY_INSERTED_SQL} \
-         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)"
-        )
-    });
-    let (inserted, _): (i64, i64) = sqlx::query_as(STATEMENT.as_str())
-        .bind(report_id)
-        .bind(record.stage.as_str())
-        .bind(attempt)
-        .bind(status_after.as_str())
-        .bind(record.outcome.as_str())
-        .bind(&record.detail)
-        .bind(record.started_at)
-        .bind(record.finished_at.max(record.started_at))
-        .bind(EVENTS_CHANNEL)
-        .bind(crate::watch::MAX_EVENT_PAYLOAD)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-    Ok(inserted > 0)
+/// [`NOTIFY_INSERTED_SQL`] with the channel and the size limit in other parameters.
+fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
+    NOTIFY_INSERTED_SQL
+        .replace("$9", channel)
+        .replace("$10", max_payload)
 }
 
-/// One `cells` row per cell of t2, t3, t4, numbered in printed order.
-///
-/// One statement whatever the number of cells: the columns go as arrays and `unnest` turns them
-/// into rows. A multi-row `VALUES` list has a different text for every row count, so each
-/// report's insert was parsed and planned anew (and its thousands of parameters bound one by
-/// one); this statement is prepared once per connection. Positions go as JSON text and the
-/// candidates as array literals, because PostgreSQL arrays cannot nest arrays of different
-/// lengths.
-async fn insert_cells(
-    tx: &mut PgConnection,
-    report_id: Uuid,
-    checked: &CheckedReport,
-) -> Result<()> {
-    let count: usize = TableId::ALL
-        .iter()
-        .filter_map(|table| checked.report.tables.get(*table))
-        .map(|rows| rows.values().map(|columns| columns.len()).sum::<usize>())
-        .sum();
-    if count == 0 {
-        return Ok(());
-    }
-    let mut tables = Vec::with_capacity(count);
-    let mut row_keys = Vec::with_capacity(count);
-    let mut column_keys = Vec::with_capacity(count);
-    let mut values = Vec::with_capacity(count);
-    let mut texts = Vec::with_capacity(count);
-    let mut states = Vec::with_capacity(count);
-    let mut units = Vec::with_capacity(count);
-    let mut positions = Vec::with_capacity(count);
-    let mut candidates = Vec::with_capacity(count);
-    for table in TableId::ALL {
-        let Some(cells) = checked.report.tables.get(table) else {
-            continue;
+/// The cells of t2, t3, t4 in printed order, one array per attribute: the one `report_cells`
+/// row of the report (the view `cells` shows them as one row each; migration 0005 says why
+/// they are stored so). Positions go as JSON text and the candidates as array literals (NULL
+/// for none), because PostgreSQL arrays cannot nest arrays of different lengths.
+struct CellColumns<'a> {
+    tables: Vec<&'static str>,
+    row_keys: Vec<&'a str>,
+    column_keys: Vec<&'a str>,
+    values: Vec<Option<rust_decimal::Decimal>>,
+    texts: Vec<&'a str>,
+    states: Vec<&'static str>,
+    units: Vec<Option<&'a str>>,
+    positions: Vec<Option<String>>,
+    candidates: Vec<Option<String>>,
+}
+
+impl<'a> CellColumns<'a> {
+    fn of(checked: &'a CheckedReport) -> Result<Self> {
+        let count: usize = TableId::ALL
+            .iter()
+            .filter_map(|table| checked.report.tables.get(*table))
+            .map(|rows| rows.values().map(|columns| columns.len()).sum::<usize>())
+            .sum();
+        let mut columns = CellColumns {
+            tables: Vec::with_capacity(count),
+            row_keys: Vec::with_capacity(count),
+            column_keys: Vec::with_capacity(count),
+            values: Vec::with_capacity(count),
+            texts: Vec::with_capacity(count),
+            states: Vec::with_capacity(count),
+            units: Vec::with_capacity(count),
+            positions: Vec::with_capacity(count),
+            candidates: Vec::with_capacity(count),
         };
-        for (row_key, columns) in cells {
-            for (column_key, cell) in columns {
-                tables.push(table.as_str());
-                row_keys.push(row_key.as_str());
-                column_keys.push(column_key.as_str());
-                values.push(cell.value);
-                texts.push(cell.text.as_str());
-                states.push(cell.state.as_str());
-                units.push(cell.unit.as_deref());
-                positions.push(match &cell.position {
-                    Some(p) => Some(serde_json::to_string(p).map_err(|source| {
-                        ArchiveError::Serialize {
-                            what: "a cell position",
-                            source,
-                        }
-                    })?),
-                    None => None,
-                });
-                candidates.push(array_literal(&cell.candidates));
+        for table in TableId::ALL {
+            let Some(cells) = checked.report.tables.get(table) else {
+                continue;
+            };
+            for (row_key, row) in cells {
+                for (column_key, cell) in row {
+                    columns.tables.push(table.as_str());
+                    columns.row_keys.push(row_key.as_str());
+                    columns.column_keys.push(column_key.as_str());
+                    columns.values.push(cell.value);
+                    columns.texts.push(cell.text.as_str());
+                    columns.states.push(cell.state.as_str());
+                    columns.units.push(cell.unit.as_deref());
+                    columns.positions.push(match &cell.position {
+                        Some(p) => Some(serde_json::to_string(p).map_err(|source| {
+                            ArchiveError::Serialize {
+                                what: "a cell position",
+                                source,
+                            }
+                        })?),
+                        None => None,
+                    });
+                    columns.candidates.push(
+                        (!cell.candidates.is_empty()).then(|| array_literal(&cell.candidates)),
+                    );
+                }
             }
         }
+        Ok(columns)
     }
-    sqlx::query(
-        "INSERT INTO cells (report_id, table_id, row_key, column_key, ordinal, value, text, \
-           state, unit, position, candidates) \
-         SELECT $1, c.table_id, c.row_key, c.column_key, (c.ordinal - 1)::integer, c.value, \
-           c.text, c.state, c.unit, c.position::jsonb, c.candidates::numeric[] \
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], \
-                     $7::text[], $8::text[], $9::text[], $10::text[]) \
-           WITH ORDINALITY AS c(table_id, row_key, column_key, value, text, state, unit, \
-                                position, candidates, ordinal)",
-    )
-    .bind(report_id)
-    .bind(tables)
-    .bind(row_keys)
-    .bind(column_keys)
-    .bind(values)
-    .bind(texts)
-    .bind(states)
-    .bind(units)
-    .bind(positions)
-    .bind(candidates)
-    .execute(&mut *tx)
-    .await
-    .map_err(ArchiveError::db("archiving cells"))?;
-    Ok(())
+}
+
+/// The findings in the rule set's order, one array per attribute.
+struct FindingColumns<'a> {
+    rules: Vec<&'a str>,
+    severities: Vec<&'static str>,
+    tables: Vec<Option<&'static str>>,
+    rows: Vec<Option<&'a str>>,
+    columns: Vec<Option<&'a str>>,
+    expected: Vec<Option<String>>,
+    actual: Vec<Option<String>>,
+    messages: Vec<&'a str>,
+    messages_en: Vec<Option<&'a str>>,
+}
+
+impl<'a> FindingColumns<'a> {
+    fn of(checked: &'a CheckedReport) -> Result<Self> {
+        let findings = &checked.findings;
+        let mut columns = FindingColumns {
+            rules: Vec::with_capacity(findings.len()),
+            severities: Vec::with_capacity(findings.len()),
+            tables: Vec::with_capacity(findings.len()),
+            rows: Vec::with_capacity(findings.len()),
+            columns: Vec::with_capacity(findings.len()),
+            expected: Vec::with_capacity(findings.len()),
+            actual: Vec::with_capacity(findings.len()),
+            messages: Vec::with_capacity(findings.len()),
+            messages_en: Vec::with_capacity(findings.len()),
+        };
+        for finding in findings {
+            columns.rules.push(finding.rule.as_str());
+            columns.severities.push(finding.severity.as_str());
+            columns.tables.push(finding.table.map(TableId::as_str));
+            columns.rows.push(finding.row.as_deref());
+            columns.columns.push(finding.column.as_deref());
+            columns.expected.push(observed_json(&finding.expected)?);
+            columns.actual.push(observed_json(&finding.actual)?);
+            columns.messages.push(finding.message.as_str());
+            columns.messages_en.push(finding.message_en.as_deref());
+        }
+        Ok(columns)
+    }
 }
 
 /// `{1,2.5}`: a PostgreSQL array literal of exact decimals (their `Display` is exact).
@@ -586,67 +735,10 @@ fn observed_json(o: &Option<Observed>) -> Result<Option<String>> {
         })
 }
 
-/// One `findings` row per finding, in the rule set's order, with the rules version; one
-/// statement, as for the cells.
-async fn insert_findings(
-    tx: &mut PgConnection,
-    report_id: Uuid,
-    checked: &CheckedReport,
-) -> Result<()> {
-    let findings = &checked.findings;
-    if findings.is_empty() {
-        return Ok(());
-    }
-    let mut rules = Vec::with_capacity(findings.len());
-    let mut severities = Vec::with_capacity(findings.len());
-    let mut tables = Vec::with_capacity(findings.len());
-    let mut rows = Vec::with_capacity(findings.len());
-    let mut columns = Vec::with_capacity(findings.len());
-    let mut expected = Vec::with_capacity(findings.len());
-    let mut actual = Vec::with_capacity(findings.len());
-    let mut messages = Vec::with_capacity(findings.len());
-    let mut messages_en = Vec::with_capacity(findings.len());
-    for finding in findings {
-        rules.push(finding.rule.as_str());
-        severities.push(finding.severity.as_str());
-        tables.push(finding.table.map(TableId::as_str));
-        rows.push(finding.row.as_deref());
-        columns.push(finding.column.as_deref());
-        expected.push(observed_json(&finding.expected)?);
-        actual.push(observed_json(&finding.actual)?);
-        messages.push(finding.message.as_str());
-        messages_en.push(finding.message_en.as_deref());
-    }
-    sqlx::query(
-        "INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
-           column_key, expected, actual, message, message_en, rules_version) \
-         SELECT $1, (f.ordinal - 1)::integer, f.rule, f.severity, f.table_id, f.row_key, \
-           f.column_key, f.expected::jsonb, f.actual::jsonb, f.message, f.message_en, $11 \
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::text[], $9::text[], $10::text[]) \
-           WITH ORDINALITY AS f(rule, severity, table_id, row_key, column_key, expected, \
-                                actual, message, message_en, ordinal)",
-    )
-    .bind(report_id)
-    .bind(rules)
-    .bind(severities)
-    .bind(tables)
-    .bind(rows)
-    .bind(columns)
-    .bind(expected)
-    .bind(actual)
-    .bind(messages)
-    .bind(messages_en)
-    .bind(checked.rules_version.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(ArchiveError::db("archiving findings"))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::PgConnection;
 
     #[test]
     fn status_never_moves_back_and_final_states_hold() {

@@ -1444,3 +1444,137 @@ async fn watch_survives_the_listener_connection_being_killed() {
     let latency = archive_done.elapsed();
     assert!(latency < Duration::from_millis(1500), "{latency:?}");
 }
+
+/// A report archived before whose status an operator reset by hand is archived again exactly:
+/// the new cells and findings replace the old ones (none of the old stay behind), and the
+/// report ends ARCHIVED with the new content.
+#[tokio::test]
+async fn archiving_again_after_a_reset_by_hand_replaces_the_content() {
+    let (_db, archive) = fresh("archive_reset").await;
+    let first = checked(&sha_of("reset"), Some("庚"), Some(2021), "3");
+    let id = archive_one(&archive, "reset", &first).await;
+    let cells_before = count(
+        &archive,
+        "SELECT count(*) FROM cells WHERE report_id = $1",
+        id,
+    )
+    .await;
+    assert!(cells_before > 0);
+    assert_eq!(
+        count(
+            &archive,
+            "SELECT count(*) FROM findings WHERE report_id = $1",
+            id
+        )
+        .await,
+        3
+    );
+
+    sqlx::query("UPDATE reports SET status = 'VALIDATED' WHERE report_id = $1")
+        .bind(id)
+        .execute(archive.pool())
+        .await
+        .unwrap();
+    // Fewer findings, and one cell changed.
+    let second = clean(checked(&sha_of("reset"), Some("庚"), Some(2021), "4"));
+    let archived = archive
+        .archive_checked(
+            id,
+            &second,
+            StageRun {
+                attempt: 2,
+                ..StageRun::now()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!archived.already_archived);
+    let stored = archive.get_report(id).await.unwrap();
+    assert_eq!(stored.status, Status::Archived);
+    assert_eq!(stored.checked.as_ref(), Some(&second));
+    assert_eq!(stored.cells.len() as i64, cells_before);
+    let carried: String = sqlx::query_scalar(
+        "SELECT value::text FROM cells WHERE report_id = $1 AND table_id = 't3' \
+         AND row_key = 'carried_forward' AND column_key = 'total'",
+    )
+    .bind(id)
+    .fetch_one(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(carried, "4");
+    assert_eq!(
+        count(
+            &archive,
+            "SELECT count(*) FROM findings WHERE report_id = $1",
+            id
+        )
+        .await,
+        2
+    );
+}
+
+/// The outbox's view of the archive: a submission waits in `unqueued_reports` until its
+/// message is noted as confirmed; the sweep sees the unnoted ones still RECEIVED, oldest
+/// first, and forgets those that went on without their note.
+#[tokio::test]
+async fn unqueued_reports_are_the_unnoted_ones_still_received() {
+    let (_db, archive) = fresh("archive_unqueued").await;
+    let mut ids = Vec::new();
+    for seed in ["q1", "q2", "q3"] {
+        ids.push(
+            archive
+                .record_submission(&submission(seed, None))
+                .await
+                .unwrap()
+                .report_id,
+        );
+    }
+    let unqueued = |archive: Archive| async move {
+        archive
+            .unqueued(std::time::Duration::ZERO, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.report_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(unqueued(archive.clone()).await, ids);
+    let first = archive
+        .unqueued(std::time::Duration::ZERO, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.sha256, sha_of("q1"));
+    assert_eq!(first.blob_key, format!("sha256/{}", sha_of("q1")));
+    assert!(
+        archive
+            .unqueued(std::time::Duration::from_secs(3600), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "none is an hour old"
+    );
+
+    archive.mark_queued(&ids[..1]).await.unwrap();
+    archive.mark_queued(&ids[..1]).await.unwrap();
+    assert_eq!(unqueued(archive.clone()).await, ids[1..].to_vec());
+
+    // q2 was parsed although its note was lost: not swept, and forgotten.
+    archive
+        .record_event(
+            ids[1],
+            &event(Stage::Parse, Some(Status::Parsed), Outcome::Succeeded, 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unqueued(archive.clone()).await, ids[2..].to_vec());
+    assert_eq!(
+        count(
+            &archive,
+            "SELECT count(*) FROM unqueued_reports WHERE report_id = $1",
+            ids[1]
+        )
+        .await,
+        0
+    );
+}

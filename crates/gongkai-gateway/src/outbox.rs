@@ -3,8 +3,9 @@
 //!
 //! A submission is recorded first (so that the parse worker finds the report) and published
 //! second; a gateway killed in between, or a broker that never confirms, would leave the report
-//! `RECEIVED` for ever. So the archive keeps `queued_at`, noted once the broker confirmed the
-//! message ([`QueuedNotes`], batched off the request path: a note lost with a crash only means
+//! `RECEIVED` for ever. So the archive keeps the reports whose message is not confirmed yet
+//! (`unqueued_reports`, written with the submission), and forgets each once the broker
+//! confirmed its message ([`QueuedNotes`], batched off the request path: a note lost with a crash only means
 //! one harmless extra message), and every gateway runs a [`sweep`] that publishes the parse
 //! message of each report still `RECEIVED` and unnoted after [`GatewayConfig::requeue_after`].
 //! Two gateways sweeping at once may both publish a report; the stages are idempotent and the

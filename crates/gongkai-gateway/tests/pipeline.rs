@@ -391,13 +391,12 @@ async fn a_report_recorded_but_never_queued_is_queued_by_the_sweep() {
     let pool = sqlx::PgPool::connect(gw.db.url()).await.unwrap();
     let mut noted = false;
     for _ in 0..100 {
-        let unnoted: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM reports WHERE report_id = ANY($1) AND queued_at IS NULL",
-        )
-        .bind(vec![stranded, normal])
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let unnoted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM unqueued_reports WHERE report_id = ANY($1)")
+                .bind(vec![stranded, normal])
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         if unnoted == 0 {
             noted = true;
             break;
