@@ -1,81 +1,52 @@
--- The cells of a report are stored in one row of `report_cells` (parallel arrays, in printed
--- order) instead of one indexed row each; `cells` becomes a view with the columns it had, so
--- every query on `cells` reads what it read before.
+-- The cells of an archived report are no longer stored a second time: `cells` becomes a view
+-- that reads them from the report's `checked` JSON (which holds every cell with its value,
+-- source text, state, unit, position and candidates, in printed order), with the columns the
+-- table had, so every query on `cells` reads what it read before.
 --
--- Why: a report has about 200 cells, and they are written once, together, and read together
--- (by report id). As rows they were the largest cost of archiving: 1.47 ms of PostgreSQL's
--- executor per report (`pg_stat_statements`, `gongkai bench -n 2000 -c 64`), 200 heap tuples
--- and 200 entries in a four-column primary-key index, for a key no query used except its
--- leading report id. The same cells as one row of arrays: 0.12 ms (1,000 inserts of a real
--- report's 199 cells in a PL/pgSQL loop: 1.0-1.4 s as rows, 0.12 s as one row). A query that
--- looks for a value across reports scanned every cell before as well (the index leads with
--- the report id), and still does.
-CREATE TABLE report_cells (
-    report_id    uuid      PRIMARY KEY,
-    -- One element per cell, in printed order (t2, then t3, then t4).
-    table_ids    text[]    NOT NULL,
-    row_keys     text[]    NOT NULL,
-    column_keys  text[]    NOT NULL,
-    "values"     numeric[] NOT NULL,
-    texts        text[]    NOT NULL,
-    states       text[]    NOT NULL,
-    units        text[]    NOT NULL,
-    -- JSON text, parsed when read (through the view): most cells are written and never read
-    -- one by one.
-    positions    text[]    NOT NULL,
-    -- Array literals of the candidate values ('{1,2}'), NULL for none: PostgreSQL arrays
-    -- cannot nest arrays of different lengths.
-    candidates   text[]    NOT NULL,
-    CONSTRAINT cells_have_every_attribute CHECK (
-        cardinality(row_keys) = cardinality(table_ids)
-        AND cardinality(column_keys) = cardinality(table_ids)
-        AND cardinality("values") = cardinality(table_ids)
-        AND cardinality(texts) = cardinality(table_ids)
-        AND cardinality(states) = cardinality(table_ids)
-        AND cardinality(units) = cardinality(table_ids)
-        AND cardinality(positions) = cardinality(table_ids)
-        AND cardinality(candidates) = cardinality(table_ids)),
-    CONSTRAINT known_tables CHECK (table_ids <@ ARRAY['t2', 't3', 't4']),
-    CONSTRAINT known_states
-        CHECK (states <@ ARRAY['number', 'blank', 'placeholder', 'missing', 'ambiguous'])
-);
-ALTER TABLE report_cells ALTER COLUMN positions SET COMPRESSION lz4;
-ALTER TABLE report_cells ALTER COLUMN texts SET COMPRESSION lz4;
-
-INSERT INTO report_cells (report_id, table_ids, row_keys, column_keys, "values", texts, states,
-                          units, positions, candidates)
-SELECT report_id,
-       array_agg(table_id ORDER BY ordinal),
-       array_agg(row_key ORDER BY ordinal),
-       array_agg(column_key ORDER BY ordinal),
-       array_agg(value ORDER BY ordinal),
-       array_agg(text ORDER BY ordinal),
-       array_agg(state ORDER BY ordinal),
-       array_agg(unit ORDER BY ordinal),
-       array_agg(position::text ORDER BY ordinal),
-       array_agg(CASE WHEN cardinality(candidates) > 0 THEN candidates::text END
-                 ORDER BY ordinal)
-FROM cells
-GROUP BY report_id;
-
+-- Why: a report has about 200 cells, written once, together, and read together (by report
+-- id). As rows they were the largest cost of archiving: 1.47 ms of PostgreSQL's executor per
+-- report (`pg_stat_statements`, `gongkai bench -n 2000 -c 64`), 200 heap tuples and 200
+-- entries in a four-column primary-key index, for a key no query used except its leading
+-- report id, and 24 KB of the 27 KB `checked` document over again. The archive worker also
+-- had to decode every cell of the document to write them. Measured the same way, PostgreSQL's
+-- CPU per report went 2.6 -> 2.0 ms and the pipeline's 6.2 -> 5.3 ms.
+--
+-- The price: one report's cells are read in about 2 ms (the JSON is parsed), and a query across
+-- all reports parses every document (about 0.4 ms a report; the table's index led with the
+-- report id, so such a query scanned every cell before too, only faster). For heavy analysis,
+-- materialise the view (docs/operations.md).
 DROP TABLE cells;
 
--- One row per value cell, as the table `cells` was: (report_id, table_id, row_key, column_key)
--- is unique, `ordinal` numbers a report's cells in printed order from 0.
+-- The members of a JSON object in their written order, as json_each, but with a row estimate
+-- the size of a table's rows: json_each's default estimate (100) made the three nested levels
+-- of the view look like a million rows, and PostgreSQL then JIT-compiled the query (275 ms
+-- for one report's 200 cells instead of 2 ms). STRICT keeps it from being inlined (which would
+-- bring the estimate back).
+CREATE FUNCTION json_members(document json) RETURNS TABLE (key text, value json)
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 16
+  AS $$ SELECT key, value FROM json_each(document) $$;
+
+-- One row per value cell: (report_id, table_id, row_key, column_key) is unique, `ordinal`
+-- numbers a report's cells in printed order (t2, t3, t4; rows and columns as printed) from 0.
+-- `value` is the exact decimal as written in the JSON (scale kept).
 CREATE VIEW cells AS
 SELECT r.report_id,
-       c.table_id,
-       c.row_key,
-       c.column_key,
-       (c.n - 1)::integer AS ordinal,
-       c.value,
-       c.text,
-       c.state,
-       c.unit,
-       c.position::jsonb AS position,
-       coalesce(c.candidates::numeric[], '{}'::numeric[]) AS candidates
-FROM report_cells r,
-     unnest(r.table_ids, r.row_keys, r.column_keys, r."values", r.texts, r.states, r.units,
-            r.positions, r.candidates)
-       WITH ORDINALITY AS c(table_id, row_key, column_key, value, text, state, unit, position,
-                            candidates, n);
+       t.key AS table_id,
+       rw.key AS row_key,
+       c.key AS column_key,
+       (row_number() OVER (PARTITION BY r.report_id ORDER BY t.n, rw.n, c.n) - 1)::integer
+         AS ordinal,
+       (c.value ->> 'value')::numeric AS value,
+       c.value ->> 'text' AS text,
+       c.value ->> 'state' AS state,
+       c.value ->> 'unit' AS unit,
+       (c.value -> 'position')::jsonb AS position,
+       coalesce(ARRAY(SELECT x::numeric
+                      FROM json_array_elements_text(c.value -> 'candidates') AS x),
+                '{}'::numeric[]) AS candidates
+FROM reports r
+     CROSS JOIN LATERAL json_members(r.checked -> 'report' -> 'tables')
+       WITH ORDINALITY AS t(key, value, n)
+     CROSS JOIN LATERAL json_members(t.value) WITH ORDINALITY AS rw(key, value, n)
+     CROSS JOIN LATERAL json_members(rw.value) WITH ORDINALITY AS c(key, value, n)
+WHERE r.checked IS NOT NULL;

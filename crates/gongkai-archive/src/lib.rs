@@ -1,6 +1,6 @@
 //! The PostgreSQL archive of gongkai: every submitted document, where it stands in the
 //! pipeline, the events of each stage, and the checked report it became — with its cells
-//! (exact NUMERIC) and findings as rows, and the version series of each agency's yearly report.
+//! (exact NUMERIC, a view of the stored document) and findings as rows, and the version series of each agency's yearly report.
 //!
 //! # Use
 //!
@@ -28,8 +28,7 @@
 //! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
 //! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
 //! | `unqueued_reports` | `report_id` | the reports whose parse message the broker has not confirmed yet (written with the submission, deleted by [`Archive::mark_queued`]) |
-//! | `report_cells` | `report_id` | the value cells of an archived report, one row per report: one array per attribute, in printed order (migration 0005 says why) |
-//! | `cells` (a view of `report_cells`) | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell as a row: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order |
+//! | `cells` (a view of `reports.checked`) | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell of an archived report as a row: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order. Read from the stored document rather than stored twice (migration 0005 says why) |
 //! | `findings` | (`report_id`, `ordinal`) | every finding: rule, severity, cell, expected/actual (jsonb, number or text), messages, rules version |
 //!
 //! Why these keys:

@@ -9,8 +9,7 @@ use crate::types::{
     StoredReport,
 };
 use chrono::{DateTime, Utc};
-use gongkai_model::{CellState, CheckedReport, Position, Report, TableId, Template};
-use rust_decimal::Decimal;
+use gongkai_model::{CheckedReport, Report, TableId, Template};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
@@ -54,26 +53,15 @@ impl Archive {
             .map_err(ArchiveError::db(CONTEXT))?
             .ok_or(ArchiveError::NotFound { report_id })?;
 
-        let cell_rows = sqlx::query(
-            "SELECT table_id, row_key, column_key, value, text, state, unit, \
-               position::text AS position, candidates \
-             FROM cells WHERE report_id = $1 ORDER BY ordinal",
-        )
-        .bind(report_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
         let events = read_events(&mut tx, report_id).await?;
         tx.rollback().await.map_err(ArchiveError::db(CONTEXT))?;
 
-        let cells = cell_rows
-            .iter()
-            .map(|r| stored_cell(report_id, r))
-            .collect::<Result<Vec<_>>>()?;
         let checked: Option<String> = get(&row, report_id, "checked")?;
         let checked = checked
             .map(|json| parse_checked(report_id, &json))
             .transpose()?;
+        // What the view `cells` shows, read from the same document without a second query.
+        let cells = checked.as_ref().map(stored_cells).unwrap_or_default();
         let failure_stage: Option<String> = get(&row, report_id, "failure_stage")?;
         Ok(StoredReport {
             report_id,
@@ -346,34 +334,28 @@ fn parse_checked(report_id: Uuid, json: &str) -> Result<CheckedReport> {
         .map_err(|e| ArchiveError::corrupt(report_id, format!("checked report JSON: {e}")))
 }
 
-fn stored_cell(report_id: Uuid, row: &PgRow) -> Result<StoredCell> {
-    let table: String = get(row, report_id, "table_id")?;
-    let state: String = get(row, report_id, "state")?;
-    let position: Option<String> = get(row, report_id, "position")?;
-    Ok(StoredCell {
-        table: TableId::from_id(&table)
-            .ok_or_else(|| ArchiveError::corrupt(report_id, format!("unknown table {table:?}")))?,
-        row: get(row, report_id, "row_key")?,
-        column: get(row, report_id, "column_key")?,
-        value: get::<Option<Decimal>>(row, report_id, "value")?,
-        text: get(row, report_id, "text")?,
-        state: [
-            CellState::Number,
-            CellState::Blank,
-            CellState::Placeholder,
-            CellState::Missing,
-            CellState::Ambiguous,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == state)
-        .ok_or_else(|| ArchiveError::corrupt(report_id, format!("unknown cell state {state:?}")))?,
-        unit: get(row, report_id, "unit")?,
-        position: position
-            .map(|p| serde_json::from_str::<Position>(&p))
-            .transpose()
-            .map_err(|e| ArchiveError::corrupt(report_id, format!("cell position: {e}")))?,
-        candidates: get(row, report_id, "candidates")?,
-    })
+/// The value cells of a checked report in printed order (t2, t3, t4), as the view `cells`
+/// shows them.
+fn stored_cells(checked: &CheckedReport) -> Vec<StoredCell> {
+    TableId::ALL
+        .iter()
+        .filter_map(|table| Some((*table, checked.report.tables.get(*table)?)))
+        .flat_map(|(table, rows)| {
+            rows.iter().flat_map(move |(row, columns)| {
+                columns.iter().map(move |(column, cell)| StoredCell {
+                    table,
+                    row: row.clone(),
+                    column: column.clone(),
+                    value: cell.value,
+                    text: cell.text.clone(),
+                    state: cell.state,
+                    unit: cell.unit.clone(),
+                    position: cell.position.clone(),
+                    candidates: cell.candidates.clone(),
+                })
+            })
+        })
+        .collect()
 }
 
 fn report_summary(row: &PgRow) -> Result<ReportSummary> {

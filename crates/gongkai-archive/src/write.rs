@@ -8,7 +8,7 @@ use crate::types::{
 };
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
-use gongkai_model::{CheckedReport, Observed, TableId};
+use gongkai_model::{CheckedReport, Finding, Observed, Source, Summary, TableId, Template};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -258,11 +258,11 @@ impl Archive {
         self.record_event(report_id, &record).await
     }
 
-    /// Archives a checked report: the report's content and `checked` JSON, its version in the
-    /// (agency, year) series (the current pointer moves to it), its cells and findings, status
-    /// `ARCHIVED` (error findings or not) and the `archive` event of `run`, all committed
-    /// together. When the report is already `ARCHIVED` (a redelivered message) nothing changes
-    /// and `already_archived` is true.
+    /// Archives a checked report: the report's content and `checked` JSON (its cells are read
+    /// from there, through the view `cells`), its version in the (agency, year) series (the
+    /// current pointer moves to it), its findings, status `ARCHIVED` (error findings or not)
+    /// and the `archive` event of `run`, all committed together. When the report is already
+    /// `ARCHIVED` (a redelivered message) nothing changes and `already_archived` is true.
     ///
     /// A `checked.source.sha256` that is not the submitted document's is refused
     /// ([`ArchiveError::InvalidArgument`]): the content would be filed under the wrong report.
@@ -276,30 +276,33 @@ impl Archive {
             what: "the checked report",
             source,
         })?;
-        self.archive_checked_json(report_id, checked, &json, run)
-            .await
+        self.archive_checked_json(report_id, &json, run).await
     }
 
-    /// [`Archive::archive_checked`] for a caller that holds the checked report's JSON already
-    /// (the archive stage reads it from the validate stage's artefact): `json` must be
-    /// `checked` as serde_json serialises it, and is stored as it is rather than serialised
-    /// again.
+    /// [`Archive::archive_checked`] for a checked report as JSON (the archive stage reads it
+    /// from the validate stage's artefact), stored as it is. Only the parts the archive writes
+    /// besides the document are decoded (source, title, agency, year, template, findings,
+    /// summary, rules version); the tables are only checked to be well-formed JSON, which is
+    /// most of the work saved. JSON that is not a checked report is
+    /// [`ArchiveError::InvalidArgument`].
     ///
     /// One statement, so one round trip and its own transaction (it was nine): the report's row
     /// is locked and checked (known, same bytes, not archived yet), and only then are the
-    /// series, the report, its cells and findings and the event written. A report whose
-    /// content was archived before and whose status was reset by hand takes a second path
-    /// that deletes the old content first.
+    /// series, the report, its findings and the event written. A report whose content was
+    /// archived before and whose status was reset by hand takes a second path that deletes
+    /// the old findings first.
     #[tracing::instrument(name = "archive.archive_checked", skip_all, fields(%report_id, attempt = run.attempt))]
     pub async fn archive_checked_json(
         &self,
         report_id: Uuid,
-        checked: &CheckedReport,
         json: &str,
         run: StageRun,
     ) -> Result<Archived> {
         const CONTEXT: &str = "archiving a checked report";
-        let content = ArchiveContent::of(checked, json, run)?;
+        let parts: ArchivedParts = serde_json::from_str(json).map_err(|error| {
+            ArchiveError::InvalidArgument(format!("not a checked report: {error}"))
+        })?;
+        let content = ArchiveContent::of(&parts, json, run)?;
         let outcome = content
             .write(report_id, self.pool())
             .await
@@ -312,8 +315,8 @@ impl Archive {
             return Ok(outcome.archived());
         }
 
-        // Archived before, and its status reset by hand since: the old cells and findings go
-        // first, in the same transaction, so that the write is exact.
+        // Archived before, and its status reset by hand since: the old findings go first, in
+        // the same transaction, so that the write is exact (the cells go with `checked`).
         let mut tx = self
             .pool()
             .begin()
@@ -321,7 +324,6 @@ impl Archive {
             .map_err(ArchiveError::db(CONTEXT))?;
         sqlx::query(
             "WITH locked AS (SELECT 1 FROM reports WHERE report_id = $1 FOR UPDATE), \
-               cells_gone AS (DELETE FROM report_cells WHERE report_id = $1), \
                findings_gone AS (DELETE FROM findings WHERE report_id = $1) \
              UPDATE reports SET checked = NULL WHERE report_id = $1 AND status <> 'ARCHIVED'",
         )
@@ -342,6 +344,25 @@ impl Archive {
     }
 }
 
+/// What the archive reads of a checked report's JSON besides storing it: everything but the
+/// sections and the tables (serde skips those without building them).
+#[derive(serde::Deserialize)]
+struct ArchivedParts {
+    source: Source,
+    report: ArchivedReport,
+    findings: Vec<Finding>,
+    summary: Summary,
+    rules_version: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ArchivedReport {
+    title: Option<String>,
+    agency: Option<String>,
+    year: Option<u16>,
+    template: Template,
+}
+
 /// What the archiving statement found and did.
 struct ArchiveOutcome {
     /// The report's status before the statement.
@@ -354,8 +375,6 @@ struct ArchiveOutcome {
     old_version: Option<i32>,
     /// The version the statement gave it, when it wrote and the report has a series.
     new_version: Option<i32>,
-    /// Whether the statement wrote the report's content.
-    written: bool,
 }
 
 impl ArchiveOutcome {
@@ -383,7 +402,6 @@ impl ArchiveOutcome {
     }
 
     fn archived(&self) -> Archived {
-        debug_assert!(self.written);
         Archived {
             version: self.new_version.and_then(|v| u32::try_from(v).ok()),
             already_archived: false,
@@ -391,17 +409,16 @@ impl ArchiveOutcome {
     }
 }
 
-/// The parameters of the archiving statement: the report's fields, and its cells and findings
-/// as one array per attribute (so that the statement's text, prepared once per connection,
-/// does not depend on how many there are).
+/// The parameters of the archiving statement: the report's fields, and its findings as one
+/// array per attribute (so that the statement's text, prepared once per connection, does not
+/// depend on how many there are).
 struct ArchiveContent<'a> {
     claimed_sha256: Option<String>,
-    checked: &'a CheckedReport,
+    parts: &'a ArchivedParts,
     json: &'a str,
     attempt: i32,
     run: StageRun,
     finished_at: chrono::DateTime<Utc>,
-    cells: CellColumns<'a>,
     findings: FindingColumns<'a>,
 }
 
@@ -431,19 +448,14 @@ static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
              failure_reason = NULL, updated_at = now(), finished_at = now() \
            FROM current WHERE reports.report_id = $1 AND current.ok \
            RETURNING 1), \
-         cells AS ( \
-           INSERT INTO report_cells (report_id, table_ids, row_keys, column_keys, \"values\", \
-             texts, states, units, positions, candidates) \
-           SELECT $1, $18, $19, $20, $21, $22, $23, $24, $25, $26 FROM current \
-           WHERE current.ok AND cardinality($18::text[]) > 0), \
          findings AS ( \
            INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
              column_key, expected, actual, message, message_en, rules_version) \
            SELECT $1, (f.ordinal - 1)::integer, f.rule, f.severity, f.table_id, f.row_key, \
              f.column_key, f.expected::jsonb, f.actual::jsonb, f.message, f.message_en, $7 \
            FROM current, \
-             unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], \
-                    $32::text[], $33::text[], $34::text[], $35::text[]) \
+             unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], \
+                    $23::text[], $24::text[], $25::text[], $26::text[]) \
                WITH ORDINALITY AS f(rule, severity, table_id, row_key, column_key, expected, \
                                     actual, message, message_en, ordinal) \
            WHERE current.ok), \
@@ -455,29 +467,27 @@ static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
            ON CONFLICT (report_id, stage, attempt, outcome) DO NOTHING RETURNING *), \
          {notified} \
          SELECT current.status, current.sha256, current.had_content, current.version, \
-           (SELECT latest_version FROM series), current.ok, \
-           (SELECT count(*) FROM notified) \
+           (SELECT latest_version FROM series), (SELECT count(*) FROM notified) \
          FROM current",
         notified = notify_inserted_sql("$16", "$17"),
     )
 });
 
 impl<'a> ArchiveContent<'a> {
-    fn of(checked: &'a CheckedReport, json: &'a str, run: StageRun) -> Result<Self> {
+    fn of(parts: &'a ArchivedParts, json: &'a str, run: StageRun) -> Result<Self> {
         let attempt = i32::try_from(run.attempt)
             .ok()
             .filter(|a| *a >= 1)
             .ok_or_else(|| ArchiveError::InvalidArgument("attempts are counted from 1".into()))?;
-        let claimed = checked.source.sha256.trim();
+        let claimed = parts.source.sha256.trim();
         Ok(ArchiveContent {
             claimed_sha256: (!claimed.is_empty()).then(|| claimed.to_ascii_lowercase()),
-            checked,
+            parts,
             json,
             attempt,
             run,
             finished_at: Utc::now().max(run.started_at),
-            cells: CellColumns::of(checked)?,
-            findings: FindingColumns::of(checked)?,
+            findings: FindingColumns::of(&parts.findings)?,
         })
     }
 
@@ -490,11 +500,10 @@ impl<'a> ArchiveContent<'a> {
     where
         E: sqlx::PgExecutor<'e>,
     {
-        let report = &self.checked.report;
-        let summary = self.checked.summary;
-        let cells = &self.cells;
+        let report = &self.parts.report;
+        let summary = self.parts.summary;
         let findings = &self.findings;
-        type Row = (String, String, bool, Option<i32>, Option<i32>, bool, i64);
+        type Row = (String, String, bool, Option<i32>, Option<i32>, i64);
         let row: Option<Row> = sqlx::query_as(ARCHIVE_STATEMENT.as_str())
             .bind(report_id)
             .bind(&self.claimed_sha256)
@@ -502,26 +511,17 @@ impl<'a> ArchiveContent<'a> {
             .bind(report.year.map(i32::from))
             .bind(report.template.as_str())
             .bind(&report.title)
-            .bind(&self.checked.rules_version)
+            .bind(&self.parts.rules_version)
             .bind(count(summary.errors))
             .bind(count(summary.warnings))
             .bind(count(summary.infos))
             .bind(self.json)
-            .bind(&self.checked.source.media_type)
+            .bind(&self.parts.source.media_type)
             .bind(self.attempt)
             .bind(self.run.started_at)
             .bind(self.finished_at)
             .bind(EVENTS_CHANNEL)
             .bind(crate::watch::MAX_EVENT_PAYLOAD)
-            .bind(&cells.tables)
-            .bind(&cells.row_keys)
-            .bind(&cells.column_keys)
-            .bind(&cells.values)
-            .bind(&cells.texts)
-            .bind(&cells.states)
-            .bind(&cells.units)
-            .bind(&cells.positions)
-            .bind(&cells.candidates)
             .bind(&findings.rules)
             .bind(&findings.severities)
             .bind(&findings.tables)
@@ -534,13 +534,12 @@ impl<'a> ArchiveContent<'a> {
             .fetch_optional(executor)
             .await?;
         Ok(row.map(
-            |(status, sha256, had_content, old_version, new_version, written, _)| ArchiveOutcome {
+            |(status, sha256, had_content, old_version, new_version, _)| ArchiveOutcome {
                 status,
                 sha256,
                 had_content,
                 old_version,
                 new_version,
-                written,
             },
         ))
     }
@@ -603,72 +602,6 @@ fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
         .replace("$10", max_payload)
 }
 
-/// The cells of t2, t3, t4 in printed order, one array per attribute: the one `report_cells`
-/// row of the report (the view `cells` shows them as one row each; migration 0005 says why
-/// they are stored so). Positions go as JSON text and the candidates as array literals (NULL
-/// for none), because PostgreSQL arrays cannot nest arrays of different lengths.
-struct CellColumns<'a> {
-    tables: Vec<&'static str>,
-    row_keys: Vec<&'a str>,
-    column_keys: Vec<&'a str>,
-    values: Vec<Option<rust_decimal::Decimal>>,
-    texts: Vec<&'a str>,
-    states: Vec<&'static str>,
-    units: Vec<Option<&'a str>>,
-    positions: Vec<Option<String>>,
-    candidates: Vec<Option<String>>,
-}
-
-impl<'a> CellColumns<'a> {
-    fn of(checked: &'a CheckedReport) -> Result<Self> {
-        let count: usize = TableId::ALL
-            .iter()
-            .filter_map(|table| checked.report.tables.get(*table))
-            .map(|rows| rows.values().map(|columns| columns.len()).sum::<usize>())
-            .sum();
-        let mut columns = CellColumns {
-            tables: Vec::with_capacity(count),
-            row_keys: Vec::with_capacity(count),
-            column_keys: Vec::with_capacity(count),
-            values: Vec::with_capacity(count),
-            texts: Vec::with_capacity(count),
-            states: Vec::with_capacity(count),
-            units: Vec::with_capacity(count),
-            positions: Vec::with_capacity(count),
-            candidates: Vec::with_capacity(count),
-        };
-        for table in TableId::ALL {
-            let Some(cells) = checked.report.tables.get(table) else {
-                continue;
-            };
-            for (row_key, row) in cells {
-                for (column_key, cell) in row {
-                    columns.tables.push(table.as_str());
-                    columns.row_keys.push(row_key.as_str());
-                    columns.column_keys.push(column_key.as_str());
-                    columns.values.push(cell.value);
-                    columns.texts.push(cell.text.as_str());
-                    columns.states.push(cell.state.as_str());
-                    columns.units.push(cell.unit.as_deref());
-                    columns.positions.push(match &cell.position {
-                        Some(p) => Some(serde_json::to_string(p).map_err(|source| {
-                            ArchiveError::Serialize {
-                                what: "a cell position",
-                                source,
-                            }
-                        })?),
-                        None => None,
-                    });
-                    columns.candidates.push(
-                        (!cell.candidates.is_empty()).then(|| array_literal(&cell.candidates)),
-                    );
-                }
-            }
-        }
-        Ok(columns)
-    }
-}
-
 /// The findings in the rule set's order, one array per attribute.
 struct FindingColumns<'a> {
     rules: Vec<&'a str>,
@@ -683,8 +616,7 @@ struct FindingColumns<'a> {
 }
 
 impl<'a> FindingColumns<'a> {
-    fn of(checked: &'a CheckedReport) -> Result<Self> {
-        let findings = &checked.findings;
+    fn of(findings: &'a [Finding]) -> Result<Self> {
         let mut columns = FindingColumns {
             rules: Vec::with_capacity(findings.len()),
             severities: Vec::with_capacity(findings.len()),
@@ -709,20 +641,6 @@ impl<'a> FindingColumns<'a> {
         }
         Ok(columns)
     }
-}
-
-/// `{1,2.5}`: a PostgreSQL array literal of exact decimals (their `Display` is exact).
-fn array_literal(numbers: &[rust_decimal::Decimal]) -> String {
-    let mut literal = String::with_capacity(2 + numbers.len() * 4);
-    literal.push('{');
-    for (i, number) in numbers.iter().enumerate() {
-        if i > 0 {
-            literal.push(',');
-        }
-        literal.push_str(&number.to_string());
-    }
-    literal.push('}');
-    literal
 }
 
 fn observed_json(o: &Option<Observed>) -> Result<Option<String>> {

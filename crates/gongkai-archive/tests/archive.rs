@@ -1578,3 +1578,70 @@ async fn unqueued_reports_are_the_unnoted_ones_still_received() {
         0
     );
 }
+
+/// The view `cells` (SQL users' table of values) shows exactly the cells GetReport returns:
+/// same order (ordinal 0, 1, 2, … in printed order), exact values with their scale, states,
+/// units, positions and candidates.
+#[tokio::test]
+async fn the_cells_view_shows_the_archived_cells_exactly() {
+    let (_db, archive) = fresh("archive_cells_view").await;
+    let id = archive_one(
+        &archive,
+        "view",
+        &checked(&sha_of("view"), Some("辛"), Some(2022), "0"),
+    )
+    .await;
+    let stored = archive.get_report(id).await.unwrap();
+    assert!(stored.cells.len() > 100);
+    type Row = (
+        String,
+        String,
+        String,
+        i32,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT table_id, row_key, column_key, ordinal, value::text, text, state, unit, \
+           position::text, candidates::text[] \
+         FROM cells WHERE report_id = $1 ORDER BY ordinal",
+    )
+    .bind(id)
+    .fetch_all(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), stored.cells.len());
+    for (i, (row, cell)) in rows.iter().zip(&stored.cells).enumerate() {
+        let (table, row_key, column_key, ordinal, value, text, state, unit, position, candidates) =
+            row;
+        assert_eq!(*ordinal as usize, i);
+        assert_eq!(table, cell.table.as_str());
+        assert_eq!(row_key, &cell.row);
+        assert_eq!(column_key, &cell.column);
+        assert_eq!(
+            value,
+            &cell.value.map(|v| v.to_string()),
+            "{row_key}.{column_key}"
+        );
+        assert_eq!(text, &cell.text);
+        assert_eq!(state, cell.state.as_str());
+        assert_eq!(unit, &cell.unit);
+        let position: Option<Position> = position
+            .as_deref()
+            .map(|p| serde_json::from_str(p).unwrap());
+        assert_eq!(position, cell.position);
+        let candidates: Vec<Decimal> = candidates.iter().map(|c| dec(c)).collect();
+        assert_eq!(candidates, cell.candidates);
+    }
+    let fees = stored.cells.iter().find(|c| c.row == "fees").unwrap();
+    assert_eq!(fees.value.unwrap().to_string(), "73802895.90");
+    assert!(
+        rows.iter()
+            .any(|r| r.1 == "review" && r.2 == "upheld" && r.9 == ["1", "12"]),
+        "the ambiguous cell's candidates"
+    );
+}

@@ -429,25 +429,17 @@ impl StageContext {
             Ok(json) => json,
             Err(step) => return step,
         };
-        let checked: CheckedReport =
-            match decode_artefact(message.report_id, CHECKED_ARTEFACT, &json) {
-                Ok(checked) => checked,
-                Err(step) => return step,
-            };
-        // The artefact is the checked report as serde_json wrote it: archived as it is rather
-        // than serialised again.
+        // The artefact is the checked report as the validate stage wrote it: archived as it is.
+        // The archive reads what it needs of it (not the tables: most of the document).
         let Ok(json) = std::str::from_utf8(&json) else {
-            return Step::Permanent(format!("{CHECKED_ARTEFACT} is not UTF-8"));
+            return Step::Permanent(format!(
+                "{} is not UTF-8",
+                derived_key(message.report_id, CHECKED_ARTEFACT)
+            ));
         };
-        gongkai_telemetry::record_report(
-            &tracing::Span::current(),
-            &message.report_id.to_string(),
-            checked.report.agency.as_deref(),
-            checked.report.year.map(i64::from),
-        );
         match self
             .archive
-            .archive_checked_json(message.report_id, &checked, json, run)
+            .archive_checked_json(message.report_id, json, run)
             .instrument(gongkai_telemetry::db_span("archive_checked transaction"))
             .await
         {
