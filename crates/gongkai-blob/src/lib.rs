@@ -8,8 +8,11 @@
 //! (`s3://bucket/prefix`, configured by the usual `AWS_*` variables, `AWS_ENDPOINT` and
 //! `AWS_ALLOW_HTTP=true` for MinIO and the like).
 
+mod local;
+
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use local::{INLINE_MAX_BYTES, LocalDir, SmallRead, storage_error};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
@@ -101,6 +104,8 @@ pub fn derived_key(report_id: Uuid, name: &str) -> String {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// For a local directory: small objects are read and written directly ([`local`]).
+    local: Option<LocalDir>,
     description: String,
 }
 
@@ -126,6 +131,7 @@ impl BlobStore {
         if spec_trimmed.is_empty() {
             return Err(config_error("empty location".to_owned()));
         }
+        let mut local = None;
         let store: Arc<dyn ObjectStore> = if spec_trimmed == "memory://" {
             Arc::new(object_store::memory::InMemory::new())
         } else if spec_trimmed.starts_with("s3://") {
@@ -165,12 +171,16 @@ impl BlobStore {
             };
             std::fs::create_dir_all(dir)
                 .map_err(|e| config_error(format!("cannot create directory: {e}")))?;
-            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            let root = std::fs::canonicalize(dir)
+                .map_err(|e| config_error(format!("cannot resolve directory: {e}")))?;
+            let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
                 .map_err(|e| config_error(e.to_string()))?;
-            Arc::new(local)
+            local = Some(LocalDir::new(root));
+            Arc::new(store)
         };
         Ok(BlobStore {
             store,
+            local,
             description: spec_trimmed.to_owned(),
         })
     }
@@ -186,6 +196,24 @@ impl BlobStore {
         let key = content_key(&sha256);
         let path = Path::from(key.as_str());
         let size = bytes.len() as u64;
+        if let Some(local) = self.local.as_ref().filter(|_| size <= INLINE_MAX_BYTES) {
+            let existing = local
+                .size(&key)
+                .map_err(|e| BlobError::storage("head", &key, storage_error(e)))?;
+            // A partial object of the wrong size is rewritten.
+            let newly_written = existing != Some(size);
+            if newly_written {
+                local
+                    .write(&key, &bytes)
+                    .map_err(|e| BlobError::storage("put", &key, storage_error(e)))?;
+            }
+            return Ok(StoredBlob {
+                key,
+                sha256,
+                size,
+                newly_written,
+            });
+        }
         match self.store.head(&path).await {
             Ok(meta) if meta.size == size => {
                 return Ok(StoredBlob {
@@ -227,6 +255,16 @@ impl BlobStore {
             });
         }
         let key = derived_key(report_id, name);
+        if let Some(local) = self
+            .local
+            .as_ref()
+            .filter(|_| bytes.len() as u64 <= INLINE_MAX_BYTES)
+        {
+            local
+                .write(&key, &bytes)
+                .map_err(|e| BlobError::storage("put", &key, storage_error(e)))?;
+            return Ok(key);
+        }
         self.store
             .put(&Path::from(key.as_str()), PutPayload::from_bytes(bytes))
             .await
@@ -255,14 +293,30 @@ impl BlobStore {
     /// The bytes under `key`. Content blobs are checked against their digest.
     pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
         let path = checked_path(key)?;
-        let bytes = self
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| BlobError::storage("get", key, e))?
-            .bytes()
-            .await
-            .map_err(|e| BlobError::storage("get", key, e))?;
+        let small = match &self.local {
+            Some(local) => match local.read_small(key) {
+                Ok(SmallRead::Bytes(bytes)) => Some(Bytes::from(bytes)),
+                Ok(SmallRead::NotFound) => {
+                    return Err(BlobError::NotFound {
+                        key: key.to_owned(),
+                    });
+                }
+                Ok(SmallRead::TooLarge) => None,
+                Err(e) => return Err(BlobError::storage("get", key, storage_error(e))),
+            },
+            None => None,
+        };
+        let bytes = match small {
+            Some(bytes) => bytes,
+            None => self
+                .store
+                .get(&path)
+                .await
+                .map_err(|e| BlobError::storage("get", key, e))?
+                .bytes()
+                .await
+                .map_err(|e| BlobError::storage("get", key, e))?,
+        };
         if let Some(expected) = key.strip_prefix("sha256/") {
             let actual = sha256_hex(&bytes);
             if actual != expected {

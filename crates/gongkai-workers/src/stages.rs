@@ -46,6 +46,18 @@ pub struct ParsedReport {
     pub report: Report,
 }
 
+/// Documents up to this size are read on the consumer's task rather than on the blocking pool.
+const INLINE_READ_MAX_BYTES: usize = 64 * 1024;
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
 /// What every stage handler shares: the archive, the blob store and the metrics.
 #[derive(Clone, Debug)]
 pub struct StageContext {
@@ -260,10 +272,10 @@ impl StageContext {
             Err(error) => return from_blob(error),
         };
         let filename = message.filename.clone();
-        // Reading is CPU work (PDF layout, table decoding): off the async threads, in the
-        // consumer span so that the steps nest under it.
+        // In the consumer span, so that the steps nest under it.
         let consumer = tracing::Span::current();
-        let read = tokio::task::spawn_blocking(move || {
+        let size = bytes.len();
+        let read_report = move || {
             consumer.in_scope(|| {
                 let document = gongkai_telemetry::step_span("decode").in_scope(|| {
                     gongkai_engine::read_format(&bytes, &filename, gongkai_engine::MAX_INPUT_BYTES)
@@ -276,8 +288,19 @@ impl StageContext {
                     report,
                 ))
             })
-        })
-        .await;
+        };
+        // Reading is CPU work. A typical report (text, HTML, tens of kilobytes) takes 0.1 to
+        // 0.5 ms, less than handing it to the blocking pool and back costs, so it is read
+        // here; larger documents (PDF layout, big Word pages: milliseconds) go to the blocking
+        // pool so as not to hold up the other messages. A panic is a failed read either way.
+        let read: Result<_, String> = if size <= INLINE_READ_MAX_BYTES {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(read_report))
+                .map_err(|panic| panic_message(panic.as_ref()))
+        } else {
+            tokio::task::spawn_blocking(read_report)
+                .await
+                .map_err(|error| error.to_string())
+        };
         let (source, report) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
