@@ -1645,3 +1645,112 @@ async fn the_cells_view_shows_the_archived_cells_exactly() {
         "the ambiguous cell's candidates"
     );
 }
+
+/// An archive written by the schema before migrations 5 and 6 (cells as rows, `queued_at`)
+/// comes forward: its reports read back whole, the view shows the cells the table held, and a
+/// report recorded but never queued is still found by the sweep.
+#[tokio::test]
+async fn an_archive_of_the_earlier_schema_is_carried_forward() {
+    use sqlx::Connection as _;
+    let db = TestDatabase::new("archive_upgrade");
+    {
+        let server = format!(
+            "{}/postgres",
+            gongkai_archive::testing::server_url().trim_end_matches('/')
+        );
+        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE \"{}\"",
+            db.name()
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    sqlx::migrate!("./migrations")
+        .run_to(4, &pool)
+        .await
+        .unwrap();
+
+    // An archived report as the earlier code wrote it: the document, and its cells as rows.
+    let archived = Uuid::now_v7();
+    let document = checked(&sha_of("old"), Some("壬"), Some(2020), "6");
+    let json = serde_json::to_string(&document).unwrap();
+    sqlx::query(
+        "INSERT INTO reports (report_id, sha256, filename, size_bytes, blob_key, received_at, \
+           status, updated_at, agency, year, template, checked, version, queued_at) \
+         VALUES ($1, $2, 'old.txt', 10, $3, now(), 'ARCHIVED', now(), '壬', 2020, 'F2021', \
+           $4::json, 1, now())",
+    )
+    .bind(archived)
+    .bind(sha_of("old"))
+    .bind(format!("sha256/{}", sha_of("old")))
+    .bind(&json)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut ordinal = 0;
+    for table in TableId::ALL {
+        for (row, columns) in document.report.tables.get(table).unwrap() {
+            for (column, cell) in columns {
+                sqlx::query(
+                    "INSERT INTO cells (report_id, table_id, row_key, column_key, ordinal, value, \
+                       text, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(archived)
+                .bind(table.as_str())
+                .bind(row)
+                .bind(column)
+                .bind(ordinal)
+                .bind(cell.value)
+                .bind(&cell.text)
+                .bind(cell.state.as_str())
+                .execute(&pool)
+                .await
+                .unwrap();
+                ordinal += 1;
+            }
+        }
+    }
+    let cells_before: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT table_id, row_key, column_key, value::text FROM cells ORDER BY ordinal",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // A report recorded and never queued.
+    let stranded = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO reports (report_id, sha256, filename, size_bytes, blob_key, received_at, \
+           status, updated_at) \
+         VALUES ($1, $2, 'new.txt', 10, $3, now() - interval '1 hour', 'RECEIVED', now())",
+    )
+    .bind(stranded)
+    .bind(sha_of("stranded"))
+    .bind(format!("sha256/{}", sha_of("stranded")))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let archive = Archive::connect(db.url()).await.unwrap();
+    let cells_after: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT table_id, row_key, column_key, value::text FROM cells ORDER BY ordinal",
+    )
+    .fetch_all(archive.pool())
+    .await
+    .unwrap();
+    assert_eq!(cells_after, cells_before);
+    let stored = archive.get_report(archived).await.unwrap();
+    assert_eq!(stored.checked.as_ref(), Some(&document));
+    assert_eq!(stored.cells.len(), cells_before.len());
+    let unqueued: Vec<Uuid> = archive
+        .unqueued(Duration::from_secs(60), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.report_id)
+        .collect();
+    assert_eq!(unqueued, vec![stranded]);
+}
