@@ -323,9 +323,12 @@ impl Archive {
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
         sqlx::query(
-            "WITH locked AS (SELECT 1 FROM reports WHERE report_id = $1 FOR UPDATE), \
-               findings_gone AS (DELETE FROM findings WHERE report_id = $1) \
-             UPDATE reports SET checked = NULL WHERE report_id = $1 AND status <> 'ARCHIVED'",
+            // The update locks the report's row; the findings go only if it was reset (not
+            // archived again meanwhile, which the statement below then tells).
+            "WITH reset AS ( \
+               UPDATE reports SET checked = NULL \
+               WHERE report_id = $1 AND status <> 'ARCHIVED' RETURNING report_id) \
+             DELETE FROM findings WHERE report_id IN (SELECT report_id FROM reset)",
         )
         .bind(report_id)
         .execute(&mut *tx)
