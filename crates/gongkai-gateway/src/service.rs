@@ -404,12 +404,17 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         request: Request<v1::WatchReportRequest>,
     ) -> Result<Response<Self::WatchReportStream>, GrpcStatus> {
         let id = parse_report_id(&request.get_ref().report_id)?;
-        // An unknown id is NOT_FOUND as the call's status, not as a first stream item.
-        self.archive_call("the archive (status)", self.archive.status(id))
+        let mut events = self.archive.watch(id).boxed();
+        // The first item is taken before answering, so that an unknown id is NOT_FOUND as the
+        // call's status, not as a first stream item. A known report always has its `receive`
+        // event, so this is the history's first read, no extra query.
+        let first = self
+            .archive_call("the archive (events)", async {
+                events.next().await.transpose()
+            })
             .await?;
-        let events = self
-            .archive
-            .watch(id)
+        let events = futures::stream::iter(first.map(Ok))
+            .chain(events)
             .map(|item| item.map(|e| convert::event(&e)).map_err(archive_status))
             .boxed();
         Ok(Response::new(events))
