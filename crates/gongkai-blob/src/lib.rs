@@ -196,16 +196,24 @@ impl BlobStore {
         let key = content_key(&sha256);
         let path = Path::from(key.as_str());
         let size = bytes.len() as u64;
-        if let Some(local) = self.local.as_ref().filter(|_| size <= INLINE_MAX_BYTES) {
+        if let Some(local) = &self.local {
             let existing = local
                 .size(&key)
                 .map_err(|e| BlobError::storage("head", &key, storage_error(e)))?;
             // A partial object of the wrong size is rewritten.
             let newly_written = existing != Some(size);
             if newly_written {
-                local
-                    .write(&key, &bytes)
-                    .map_err(|e| BlobError::storage("put", &key, storage_error(e)))?;
+                // Written durably: the submitted document exists nowhere else. Small ones here,
+                // large ones on the blocking pool.
+                let written = if size <= INLINE_MAX_BYTES {
+                    local.write(&key, &bytes, true)
+                } else {
+                    let (local, key) = (local.clone(), key.clone());
+                    tokio::task::spawn_blocking(move || local.write(&key, &bytes, true))
+                        .await
+                        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+                };
+                written.map_err(|e| BlobError::storage("put", &key, storage_error(e)))?;
             }
             return Ok(StoredBlob {
                 key,
@@ -261,7 +269,7 @@ impl BlobStore {
             .filter(|_| bytes.len() as u64 <= INLINE_MAX_BYTES)
         {
             local
-                .write(&key, &bytes)
+                .write(&key, &bytes, false)
                 .map_err(|e| BlobError::storage("put", &key, storage_error(e)))?;
             return Ok(key);
         }

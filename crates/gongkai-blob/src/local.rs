@@ -9,6 +9,12 @@
 //! awaits. Anything larger than [`INLINE_MAX_BYTES`] still goes through object_store (and its
 //! blocking pool), so a 64 MiB upload never stalls the runtime.
 //!
+//! Durability: the submitted documents are written with `fsync` (file, then directory), since
+//! nothing else holds them once the gateway has answered; object_store's local store never
+//! syncs. The derived artefacts are not: a crash of the process loses nothing (the page cache
+//! survives it), and after a power loss a missing artefact makes its report fail with the
+//! reason named, to be submitted again (see the closing note of the session that wrote this).
+//!
 //! The layout is object_store's: the object under `<root>/<key>`, written to a staging file
 //! `<root>/<key>#<n>` in the same directory and renamed into place, so a reader never sees a
 //! partial object and the two paths can be mixed freely.
@@ -82,13 +88,20 @@ impl LocalDir {
         Ok(SmallRead::Bytes(bytes))
     }
 
-    /// Writes the object: staging file, then rename over any earlier version.
-    pub(crate) fn write(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes the object: staging file, then rename over any earlier version. `durable`: the
+    /// data is on disk before the rename and the rename is on disk before this returns
+    /// (`fsync` of the file and of its directory), so that the object survives a power loss,
+    /// not only a crash of the process.
+    pub(crate) fn write(&self, key: &str, bytes: &[u8], durable: bool) -> std::io::Result<()> {
         let path = self.path(key);
         let staging = self.staging_path(&path);
         let result = self
-            .write_staging(&staging, bytes)
-            .and_then(|()| std::fs::rename(&staging, &path));
+            .write_staging(&staging, bytes, durable)
+            .and_then(|()| std::fs::rename(&staging, &path))
+            .and_then(|()| match (durable, path.parent()) {
+                (true, Some(directory)) => std::fs::File::open(directory)?.sync_all(),
+                _ => Ok(()),
+            });
         if result.is_err() {
             let _ = std::fs::remove_file(&staging);
         }
@@ -102,7 +115,7 @@ impl LocalDir {
         PathBuf::from(staging)
     }
 
-    fn write_staging(&self, staging: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fn write_staging(&self, staging: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
         let open = || {
             std::fs::OpenOptions::new()
                 .write(true)
@@ -119,7 +132,11 @@ impl LocalDir {
             }
             Err(e) => return Err(e),
         };
-        file.write_all(bytes)
+        file.write_all(bytes)?;
+        if durable {
+            file.sync_all()?;
+        }
+        Ok(())
     }
 }
 
