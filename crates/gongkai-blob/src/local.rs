@@ -11,9 +11,11 @@
 //!
 //! Durability: the submitted documents are written with `fsync` (file, then directory), since
 //! nothing else holds them once the gateway has answered; object_store's local store never
-//! syncs. The derived artefacts are not: a crash of the process loses nothing (the page cache
-//! survives it), and after a power loss a missing artefact makes its report fail with the
-//! reason named, to be submitted again (see the closing note of the session that wrote this).
+//! syncs. The derived artefacts are not (two more syncs per report would cost the pipeline a
+//! tenth of its throughput): a crash of the process loses nothing, the page cache survives it;
+//! after a power loss, a stage whose input artefact is gone retries, then dead-letters the
+//! message and marks the report FAILED with the reason. Such a report can be rebuilt from its
+//! durable document; the stages do not yet do that on their own.
 //!
 //! The layout is object_store's: the object under `<root>/<key>`, written to a staging file
 //! `<root>/<key>#<n>` in the same directory and renamed into place, so a reader never sees a
