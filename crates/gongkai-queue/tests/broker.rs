@@ -56,6 +56,8 @@ struct Recorder {
     seen: Mutex<Vec<Incoming>>,
     /// Outcomes to give, in order, per report id; `Done` when the script is exhausted.
     script: Mutex<HashMap<Uuid, Vec<Outcome>>>,
+    /// Reports whose next handling panics (once each).
+    panic_once: Mutex<Vec<Uuid>>,
     delay: Duration,
 }
 
@@ -84,6 +86,13 @@ impl Handler for Recorder {
         }
         let id = incoming.message.report_id;
         self.seen.lock().unwrap().push(incoming);
+        let panics = {
+            let mut panic_once = self.panic_once.lock().unwrap();
+            let before = panic_once.len();
+            panic_once.retain(|p| *p != id);
+            panic_once.len() != before
+        };
+        assert!(!panics, "scripted panic of the handler");
         let mut script = self.script.lock().unwrap();
         match script.get_mut(&id) {
             Some(outcomes) if !outcomes.is_empty() => outcomes.remove(0),
@@ -237,6 +246,46 @@ async fn undecodable_and_rejected_messages_are_dead_lettered_listed_and_redriven
     let letters = dlq::list(&broker, Some(Stage::Parse), 100).await.unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].redriven, 1);
+    broker.close().await;
+}
+
+/// A handler that panics fails its message, not the worker: the message is retried like a
+/// transient failure, with the panic as its last error, and the consumer goes on.
+#[tokio::test]
+async fn a_panicking_handler_fails_the_message_not_the_worker() {
+    let vhost = TestVhost::create("panic").unwrap();
+    let broker = Broker::connect(&vhost.url, "panic-test").await.unwrap();
+    let publisher = broker.publisher().await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let doomed = message(7);
+    let fine = message(8);
+    recorder.panic_once.lock().unwrap().push(doomed.report_id);
+    let (stop, task) = start_consumer(&vhost, Stage::Archive, recorder.clone(), 2);
+    for m in [&doomed, &fine] {
+        publisher
+            .publish(Stage::Archive, m, FieldTable::default())
+            .await
+            .unwrap();
+    }
+    eventually(Duration::from_secs(30), "the retried delivery", || async {
+        recorder.count(doomed.report_id) == 2 && recorder.count(fine.report_id) == 1
+    })
+    .await;
+    stop_consumer(stop, task).await;
+    let seen = recorder.seen.lock().unwrap().clone();
+    let retried = seen
+        .iter()
+        .find(|i| i.message.report_id == doomed.report_id && i.message.attempt == 1)
+        .expect("the retry copy");
+    let last_error =
+        gongkai_queue::message::header_text(&retried.headers, HEADER_LAST_ERROR).unwrap();
+    assert!(
+        last_error.contains("the handler failed: scripted panic"),
+        "{last_error}"
+    );
+    for queue in [Stage::Archive.queue(), Stage::Archive.dead_letter_queue()] {
+        assert_eq!(ready(&broker, &queue).await, 0, "{queue}");
+    }
     broker.close().await;
 }
 
