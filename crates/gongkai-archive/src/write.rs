@@ -59,8 +59,9 @@ impl Archive {
                  awaiting_queue AS ( \
                    INSERT INTO unqueued_reports (report_id, received_at) \
                    SELECT report_id, $11 FROM new_report), \
-                 {NOTIFY_INSERTED_SQL} \
-                 SELECT (SELECT report_id FROM new_report), (SELECT count(*) FROM notified)"
+                 {notified} \
+                 SELECT (SELECT report_id FROM new_report), (SELECT count(*) FROM notified)",
+                notified = notify_inserted_sql("$9", "$10"),
             )
         });
         for _ in 0..3 {
@@ -158,8 +159,9 @@ impl Archive {
                WHERE reports.report_id = $1 AND next.next <> next.current \
                  AND EXISTS (SELECT 1 FROM inserted) \
                RETURNING 1), \
-             {NOTIFY_INSERTED_SQL} \
-             SELECT next.next, (SELECT count(*) FROM notified) AS notified FROM next"
+             {notified} \
+             SELECT next.next, (SELECT count(*) FROM notified) AS notified FROM next",
+                notified = notify_inserted_sql("$9", "$10"),
             )
         });
         let row: Option<(String, i64)> = sqlx::query_as(STATEMENT.as_str())
@@ -590,21 +592,18 @@ const TRANSITION_SQL: &str = "CASE \
         THEN $4 \
       ELSE status END";
 
-/// A CTE `notified` that announces the rows of the CTE `inserted` (events) on `$9`: the event
-/// as JSON when it is at most `$10` bytes, else only its report id (see [`crate::watch`]).
-/// The event is turned into JSON once (it was twice, for the test and for the payload: a third
-/// of the statement's time in `auto_explain`).
-const NOTIFY_INSERTED_SQL: &str = "notified AS ( \
-      SELECT pg_notify($9, CASE WHEN octet_length(e.json) <= $10 THEN e.json \
-                               ELSE e.report_id::text END) \
-      FROM (SELECT row_to_json(inserted)::text AS json, inserted.report_id \
-            FROM inserted) AS e)";
-
-/// [`NOTIFY_INSERTED_SQL`] with the channel and the size limit in other parameters.
+/// A CTE `notified` that announces the rows of the CTE `inserted` (events) on the channel in
+/// parameter `channel`: the event as JSON when it is at most `max_payload` bytes, else only its
+/// report id (see [`crate::watch`]). The event is turned into JSON once (it was twice, for the
+/// test and for the payload: a third of `record_event`'s time under `auto_explain`).
 fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
-    NOTIFY_INSERTED_SQL
-        .replace("$9", channel)
-        .replace("$10", max_payload)
+    format!(
+        "notified AS ( \
+           SELECT pg_notify({channel}, CASE WHEN octet_length(e.json) <= {max_payload} \
+                                       THEN e.json ELSE e.report_id::text END) \
+           FROM (SELECT row_to_json(inserted)::text AS json, inserted.report_id \
+                 FROM inserted) AS e)"
+    )
 }
 
 /// The findings in the rule set's order, one array per attribute.

@@ -405,12 +405,10 @@ async fn process<H: Handler>(
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".to_owned());
-                Outcome::Retry(format!("the handler failed: {what}"))
+                Outcome::Retry(format!(
+                    "the handler failed: {}",
+                    panic_message(panic.as_ref())
+                ))
             });
 
         match outcome {
@@ -449,6 +447,15 @@ async fn process<H: Handler>(
     }
     .instrument(span)
     .await;
+}
+
+/// The message a caught panic carries (`panic!("…")` gives a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 async fn ack(delivery: &Delivery) {

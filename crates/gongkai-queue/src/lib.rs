@@ -13,7 +13,7 @@ pub mod publisher;
 pub mod testkit;
 pub mod topology;
 
-pub use consumer::{ConsumerConfig, Handler, Outcome, run_consumer};
+pub use consumer::{ConsumerConfig, Handler, Outcome, panic_message, run_consumer};
 pub use dlq::{DeadLetter, Death, Redriven};
 pub use error::{PublishError, QueueError};
 pub use lapin::types::FieldTable;

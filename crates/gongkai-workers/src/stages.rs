@@ -49,15 +49,6 @@ pub struct ParsedReport {
 /// Documents up to this size are read on the consumer's task rather than on the blocking pool.
 const INLINE_READ_MAX_BYTES: usize = 64 * 1024;
 
-/// The message of a caught panic.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
-}
-
 /// What every stage handler shares: the archive, the blob store and the metrics.
 #[derive(Clone, Debug)]
 pub struct StageContext {
@@ -295,7 +286,7 @@ impl StageContext {
         // pool so as not to hold up the other messages. A panic is a failed read either way.
         let read: Result<_, String> = if size <= INLINE_READ_MAX_BYTES {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(read_report))
-                .map_err(|panic| panic_message(panic.as_ref()))
+                .map_err(|panic| gongkai_queue::panic_message(panic.as_ref()))
         } else {
             tokio::task::spawn_blocking(read_report)
                 .await
