@@ -6,6 +6,7 @@
 //! `gongkai up` runs it beside the workers). [`Gateway::connect`] + [`Gateway::serve_on`] let a
 //! caller bind the listener itself (tests bind port 0).
 
+mod caller;
 mod config;
 mod convert;
 mod error;
@@ -13,6 +14,7 @@ mod outbox;
 mod oversized;
 mod service;
 
+pub use caller::Caller;
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
 pub use error::GatewayError;
 pub use service::ReportServiceImpl;
