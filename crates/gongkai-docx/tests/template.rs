@@ -17,6 +17,12 @@ fn template_bytes() -> Option<Vec<u8>> {
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(_) => {
+            // Under CI the corpus is always there: its absence must fail the run, not skip it.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {} is absent: the template tests cannot run",
+                path.display()
+            );
             eprintln!("skipping: {} is not present", path.display());
             None
         }
