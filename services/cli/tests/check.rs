@@ -347,3 +347,62 @@ fn rules_lists_the_catalogue() {
     }
     assert!(text.contains("T3-BALANCE          error"));
 }
+
+/// yunxi-2023 with the natural persons' 予以公开 (24) replaced by `number`.
+fn yunxi_with_granted(number: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(samples().join("yunxi-2023.txt")).expect("the sample");
+    let row = "（一）予以公开\t24\t3\t0\t1\t0\t0\t28";
+    assert!(text.contains(row), "the sample's row changed");
+    text.replace(row, &format!("（一）予以公开\t{number}\t3\t0\t1\t0\t0\t28"))
+        .into_bytes()
+}
+
+#[test]
+fn a_number_longer_than_any_count_is_an_invalid_cell_not_a_crash() {
+    // 29 digits: within a Decimal, so the sums of the rules overflowed (exit 101) before; and
+    // 40 digits, beyond a Decimal, which was read as a label.
+    for number in [
+        "12345678901234567890123456789",
+        "1234567890123456789012345678901234567890",
+    ] {
+        let out = gongkai_stdin(
+            &["check", "--json", "--stdin-name", "long.txt", "-"],
+            &yunxi_with_granted(number),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{number}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = &json_lines(&out)[0];
+        let cell = &r["report"]["tables"]["t3"]["granted"]["natural_person"];
+        assert_eq!(cell["state"], "invalid", "{cell}");
+        assert_eq!(cell["value"], Value::Null);
+        assert_eq!(cell["text"], number);
+        let range = findings(r, "C-RANGE");
+        assert_eq!(range.len(), 1, "{number}");
+        assert_eq!(range[0]["severity"], "error");
+        assert_eq!(range[0]["row"], "granted");
+        assert_eq!(range[0]["column"], "natural_person");
+        // The sums that need the cell say they could not be evaluated.
+        for rule in ["T3-RESULTS", "T3-ROW-TOTAL"] {
+            let f = findings(r, rule);
+            assert_eq!(f.len(), 1, "{rule}");
+            assert_eq!(f[0]["severity"], "warning", "{rule}");
+            assert!(
+                f[0]["message"].as_str().unwrap().starts_with("无法核验"),
+                "{rule}: {}",
+                f[0]["message"]
+            );
+        }
+    }
+    // Ten digits is still a count.
+    let out = gongkai_stdin(&["check", "--json", "-"], &yunxi_with_granted("1234567890"));
+    let r = &json_lines(&out)[0];
+    assert_eq!(
+        r["report"]["tables"]["t3"]["granted"]["natural_person"]["state"],
+        "number"
+    );
+    assert!(findings(r, "C-RANGE").is_empty());
+}
