@@ -37,6 +37,22 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// A stable identifier of what is wrong (§8 of the spec: the `kind` of the error object
+    /// `check --json` prints for an input it cannot read).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReadError::Empty => "empty",
+            ReadError::TooLarge { .. } => "too_large",
+            ReadError::Unsupported { .. } => "unsupported_format",
+            ReadError::Undecodable(gongkai_decode::DecodeError::Binary { .. }) => "binary",
+            ReadError::Undecodable(_) => "undecodable",
+            ReadError::Pdf(_) => "damaged_pdf",
+            ReadError::Docx(_) => "damaged_docx",
+            ReadError::ZipBomb(_) => "zip_bomb",
+            ReadError::DamagedHtml(_) => "damaged_html",
+        }
+    }
+
     /// The same in Chinese, for the people who submitted the report.
     pub fn message_zh(&self) -> String {
         match self {
@@ -159,9 +175,14 @@ fn is_markdown_name(name: &str) -> bool {
 pub fn source(bytes: &[u8], name: &str, document: &Document) -> Source {
     Source {
         name: name.to_owned(),
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: sha256_hex(bytes),
         media_type: document.format.media_type().to_owned(),
         encoding: document.encoding.clone(),
         bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
     }
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as [`Source::sha256`] records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
