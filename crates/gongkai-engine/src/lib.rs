@@ -150,9 +150,31 @@ pub fn read_format(bytes: &[u8], name: &str, limit: usize) -> Result<Document, R
     match sniff(bytes, name) {
         Sniffed::Pdf => gongkai_pdf::read_pdf(bytes).map_err(ReadError::Pdf),
         Sniffed::Docx => Ok(gongkai_docx::read_docx(bytes)?),
-        Sniffed::Html => Ok(gongkai_html::read_html(bytes)?),
-        Sniffed::Markdown => Ok(gongkai_parse::read_text(bytes, SourceFormat::Markdown)?),
-        Sniffed::Text => Ok(gongkai_parse::read_text(bytes, SourceFormat::Text)?),
+        // Text is decoded here, under the caller's limit, rather than by the readers'
+        // own decoding, whose limit is the default one.
+        Sniffed::Html => {
+            let decoded = gongkai_decode::decode_html_within(bytes, limit)?;
+            Ok(gongkai_html::read_html_str(
+                &decoded.text,
+                Some(decoded.encoding),
+            )?)
+        }
+        Sniffed::Markdown => {
+            let decoded = gongkai_decode::decode_text_within(bytes, limit)?;
+            Ok(gongkai_parse::read_text_str(
+                &decoded.text,
+                SourceFormat::Markdown,
+                Some(decoded.encoding),
+            ))
+        }
+        Sniffed::Text => {
+            let decoded = gongkai_decode::decode_text_within(bytes, limit)?;
+            Ok(gongkai_parse::read_text_str(
+                &decoded.text,
+                SourceFormat::Text,
+                Some(decoded.encoding),
+            ))
+        }
         Sniffed::Unsupported(format) => Err(ReadError::Unsupported { format }),
     }
 }

@@ -55,6 +55,8 @@ pub struct StageContext {
     pub archive: Archive,
     pub blobs: BlobStore,
     pub metrics: Option<Metrics>,
+    /// `MAX_REPORT_BYTES`: a larger document is a FAILED report naming the limit.
+    pub max_report_bytes: usize,
 }
 
 fn metric_stage(stage: Stage) -> MetricStage {
@@ -266,11 +268,21 @@ impl StageContext {
         // In the consumer span, so that the steps nest under it.
         let consumer = tracing::Span::current();
         let size = bytes.len();
+        let limit = self.max_report_bytes;
+        if size > limit {
+            // Refused before any work, as the gateway would have: a configuration that lets
+            // the gateway take more than the workers read ends here, saying why.
+            let error = gongkai_engine::ReadError::TooLarge { size, limit };
+            let reason = format!(
+                "无法读取报告：{}（{error}，MAX_REPORT_BYTES）",
+                error.message_zh()
+            );
+            return self.fail_report(Stage::Parse, message, run, &reason).await;
+        }
         let read_report = move || {
             consumer.in_scope(|| {
-                let document = gongkai_telemetry::step_span("decode").in_scope(|| {
-                    gongkai_engine::read_format(&bytes, &filename, gongkai_engine::MAX_INPUT_BYTES)
-                })?;
+                let document = gongkai_telemetry::step_span("decode")
+                    .in_scope(|| gongkai_engine::read_format(&bytes, &filename, limit))?;
                 // Section location, metadata, template and table reading.
                 let report = gongkai_telemetry::step_span("read_document")
                     .in_scope(|| gongkai_engine::read_document(&document));
@@ -593,5 +605,6 @@ pub async fn open_context(
         archive,
         blobs,
         metrics,
+        max_report_bytes: config.max_report_bytes,
     })
 }
