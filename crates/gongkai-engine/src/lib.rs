@@ -24,15 +24,15 @@ pub enum ReadError {
     TooLarge { size: usize, limit: usize },
     #[error("unsupported format: {format}")]
     Unsupported { format: &'static str },
-    #[error("the text cannot be decoded: {0}")]
+    #[error("the text cannot be decoded")]
     Undecodable(#[source] gongkai_decode::DecodeError),
-    #[error("the PDF cannot be read: {0}")]
+    #[error("the PDF cannot be read")]
     Pdf(#[source] gongkai_pdf::PdfError),
-    #[error("the DOCX cannot be read: {0}")]
+    #[error("the DOCX cannot be read")]
     Docx(#[source] gongkai_docx::DocxError),
     #[error("refused a ZIP bomb: {0}")]
     ZipBomb(String),
-    #[error("the HTML cannot be read: {0}")]
+    #[error("the HTML cannot be read")]
     DamagedHtml(#[source] gongkai_html::HtmlError),
 }
 
@@ -51,6 +51,19 @@ impl ReadError {
             ReadError::ZipBomb(_) => "zip_bomb",
             ReadError::DamagedHtml(_) => "damaged_html",
         }
+    }
+
+    /// The message with its causes, each once (`the PDF cannot be read: the PDF is damaged:
+    /// …`): the error's own message does not repeat its source.
+    pub fn message_en(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            line.push_str(": ");
+            line.push_str(&e.to_string());
+            cause = e.source();
+        }
+        line
     }
 
     /// The same in Chinese, for the people who submitted the report.

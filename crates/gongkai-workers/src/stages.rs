@@ -93,19 +93,21 @@ fn from_archive(error: ArchiveError) -> Step {
             Step::Permanent(format!("report {report_id} is not in the archive"))
         }
         ArchiveError::Corrupt { .. } | ArchiveError::InvalidArgument(_) => {
-            Step::Permanent(error.to_string())
+            Step::Permanent(gongkai_telemetry::error_chain(&error))
         }
         // Unavailable, and database errors that may be passing (a deadlock, a restart):
         // retried, and after the attempts are used up, dead-lettered.
-        other => Step::Transient(other.to_string()),
+        other => Step::Transient(gongkai_telemetry::error_chain(&other)),
     }
 }
 
 fn from_blob(error: BlobError) -> Step {
     match error {
-        BlobError::Storage { .. } | BlobError::Config { .. } => Step::Transient(error.to_string()),
+        BlobError::Storage { .. } | BlobError::Config { .. } => {
+            Step::Transient(gongkai_telemetry::error_chain(&error))
+        }
         BlobError::NotFound { .. } | BlobError::InvalidKey { .. } | BlobError::Corrupt { .. } => {
-            Step::Permanent(error.to_string())
+            Step::Permanent(gongkai_telemetry::error_chain(&error))
         }
     }
 }
@@ -218,7 +220,7 @@ impl StageContext {
         publisher
             .publish(stage, &incoming.message.for_next_stage(), headers)
             .await
-            .map_err(|e| Step::Transient(e.to_string()))?;
+            .map_err(|e| Step::Transient(gongkai_telemetry::error_chain(&e)))?;
         if let Some(metrics) = &self.metrics {
             metrics.published(stage.as_str());
         }
@@ -259,7 +261,11 @@ impl StageContext {
         {
             Ok(bytes) => bytes,
             Err(error @ (BlobError::NotFound { .. } | BlobError::Corrupt { .. })) => {
-                let reason = format!("无法取得报告文件（{}）：{error}", message.blob_key);
+                let reason = format!(
+                    "无法取得报告文件（{}）：{}",
+                    message.blob_key,
+                    gongkai_telemetry::error_chain(&error)
+                );
                 return self.fail_report(Stage::Parse, message, run, &reason).await;
             }
             Err(error) => return from_blob(error),
@@ -307,7 +313,7 @@ impl StageContext {
         let (source, report) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
-                let reason = format!("无法读取报告：{error}");
+                let reason = format!("无法读取报告：{}", error.message_en());
                 return self.fail_report(Stage::Parse, message, run, &reason).await;
             }
             Err(panicked) => {

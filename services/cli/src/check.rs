@@ -78,7 +78,7 @@ impl InputError {
                 format!("文件超过 {limit} 字节的上限（MAX_REPORT_BYTES）"),
                 format!("larger than the limit of {limit} bytes (MAX_REPORT_BYTES)"),
             ),
-            InputError::Unreadable(e) => (e.message_zh(), e.to_string()),
+            InputError::Unreadable(e) => (e.message_zh(), e.message_en()),
         }
     }
 }
