@@ -14,7 +14,7 @@ pub enum ArchiveError {
 
     /// The database cannot be reached or refuses connections for now (network, pool timeout,
     /// server shutting down, too many connections). Retrying later may succeed.
-    #[error("the archive database is unavailable while {context}: {source}")]
+    #[error("the archive database is unavailable while {context}")]
     Unavailable {
         context: &'static str,
         #[source]
@@ -27,7 +27,7 @@ pub enum ArchiveError {
     InvalidArgument(String),
 
     /// The database answered with an error that is not about reachability.
-    #[error("archive database error while {context}: {source}")]
+    #[error("archive database error while {context}")]
     Database {
         context: &'static str,
         #[source]
@@ -35,7 +35,7 @@ pub enum ArchiveError {
     },
 
     /// Applying the embedded migrations failed.
-    #[error("applying the archive migrations failed: {0}")]
+    #[error("applying the archive migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
     /// A stored row could not be turned back into the model (unknown status text, JSON that
@@ -44,7 +44,7 @@ pub enum ArchiveError {
     Corrupt { report_id: Uuid, detail: String },
 
     /// A value could not be serialised for storage.
-    #[error("cannot serialise {what} for the archive: {source}")]
+    #[error("cannot serialise {what} for the archive")]
     Serialize {
         what: &'static str,
         #[source]

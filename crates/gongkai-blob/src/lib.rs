@@ -39,7 +39,7 @@ pub enum BlobError {
     #[error("blob {key} is corrupt: its content hashes to {actual}")]
     Corrupt { key: String, actual: String },
     /// The storage itself failed (disk, network, permissions).
-    #[error("blob store {operation} of {key} failed: {source}")]
+    #[error("blob store {operation} of {key} failed")]
     Storage {
         operation: &'static str,
         key: String,

@@ -16,7 +16,9 @@ pub use sniff::{Sniffed, sniff};
 
 use encoding_rs::{Encoding, GB18030, GBK, UTF_8};
 
-/// The most bytes this crate decodes; larger inputs are refused before any work is done.
+/// The most bytes [`decode_text`] and [`decode_html`] decode (the pipeline's default
+/// `MAX_REPORT_BYTES`); larger inputs are refused before any work is done. The `_within`
+/// functions take the caller's limit instead.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Share of replacement characters (U+FFFD) above which a decoding is considered failed.
@@ -69,25 +71,41 @@ pub enum Evidence {
     Detected,
 }
 
-/// Decodes plain text or Markdown.
+/// Decodes plain text or Markdown of at most [`MAX_TEXT_BYTES`].
 pub fn decode_text(bytes: &[u8]) -> Result<Decoded, DecodeError> {
-    decode(bytes, None)
+    decode_text_within(bytes, MAX_TEXT_BYTES)
 }
 
-/// Decodes HTML, honouring a `<meta charset>` or `<meta http-equiv content="…charset=…">`
-/// declaration in the first 4 KiB when there is no byte-order mark.
+/// Decodes plain text or Markdown of at most `limit` bytes (`TooLarge` naming the limit
+/// otherwise).
+pub fn decode_text_within(bytes: &[u8], limit: usize) -> Result<Decoded, DecodeError> {
+    decode(bytes, None, limit)
+}
+
+/// Decodes HTML of at most [`MAX_TEXT_BYTES`], honouring a `<meta charset>` or
+/// `<meta http-equiv content="…charset=…">` declaration in the first 4 KiB when there is no
+/// byte-order mark.
 pub fn decode_html(bytes: &[u8]) -> Result<Decoded, DecodeError> {
-    decode(bytes, declared_html_charset(bytes))
+    decode_html_within(bytes, MAX_TEXT_BYTES)
 }
 
-fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Result<Decoded, DecodeError> {
+/// [`decode_html`] with the caller's limit.
+pub fn decode_html_within(bytes: &[u8], limit: usize) -> Result<Decoded, DecodeError> {
+    decode(bytes, declared_html_charset(bytes), limit)
+}
+
+fn decode(
+    bytes: &[u8],
+    declared: Option<&'static Encoding>,
+    limit: usize,
+) -> Result<Decoded, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
-    if bytes.len() > MAX_TEXT_BYTES {
+    if bytes.len() > limit {
         return Err(DecodeError::TooLarge {
             size: bytes.len(),
-            limit: MAX_TEXT_BYTES,
+            limit,
         });
     }
     // Bytes already found to be UTF-8 are copied, not validated a second time.
@@ -261,6 +279,26 @@ mod tests {
         let (bytes, _, had_errors) = GB18030.encode(text);
         assert!(!had_errors);
         bytes.into_owned()
+    }
+
+    #[test]
+    fn the_callers_limit_is_the_one_refused_and_named() {
+        let bytes = REPORT.as_bytes();
+        let size = bytes.len();
+        assert_eq!(
+            decode_text_within(bytes, 10),
+            Err(DecodeError::TooLarge { size, limit: 10 })
+        );
+        assert_eq!(
+            decode_html_within(bytes, size - 1),
+            Err(DecodeError::TooLarge {
+                size,
+                limit: size - 1
+            })
+        );
+        assert!(decode_text_within(bytes, size).is_ok());
+        let message = decode_text_within(bytes, 10).unwrap_err().to_string();
+        assert!(message.contains("limit of 10 bytes"), "{message}");
     }
 
     #[test]

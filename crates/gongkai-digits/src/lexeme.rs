@@ -89,9 +89,11 @@ pub struct Caps {
 }
 
 impl Caps {
-    /// Ten digits for a count (the 平潭 goldens count splits with a ten-digit 采购项目数量
-    /// among them, so a smaller cap would hide decodings the rules cannot exclude), fifteen
-    /// before and eight after the point for an amount; the total stays within an `i64`.
+    /// The ranges of §9 of the spec: ten digits for a count (the 平潭 goldens count splits
+    /// with a ten-digit 采购项目数量 among them, so a smaller cap would hide decodings the rules
+    /// cannot exclude), fifteen before and eight after the point for an amount. An amount
+    /// using both (23 digits) exceeds the `i64` mantissa: the lexer stops where the digits no
+    /// longer fit (18 to 19 of them), so such an amount is not a decoding, never an overflow.
     pub const DEFAULT: Caps = Caps {
         count_digits: 10,
         amount_integer_digits: 15,
@@ -164,7 +166,15 @@ pub fn for_each_lexeme(
                 if digits >= integer_cap || (grouped && group >= 3) {
                     break;
                 }
-                mantissa = mantissa * 10 + i64::from(d);
+                // The caps are the caller's: digits that no longer fit the mantissa end the
+                // lexeme as the cap would.
+                let Some(next) = mantissa
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(i64::from(d)))
+                else {
+                    break;
+                };
+                mantissa = next;
                 digits += 1;
                 group += 1;
                 i += 1;
@@ -210,10 +220,17 @@ pub fn for_each_lexeme(
     i += 1;
     let mut scale: u8 = 0;
     while let Some(&Symbol::Digit(d)) = symbols.get(i) {
-        if scale >= caps.amount_fraction_digits {
+        // A Decimal holds 28 decimals at most (`0.000…1` grows the scale, not the mantissa).
+        if scale >= caps.amount_fraction_digits || u32::from(scale) >= Decimal::MAX_SCALE {
             return;
         }
-        mantissa = mantissa * 10 + i64::from(d);
+        let Some(next) = mantissa
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(i64::from(d)))
+        else {
+            return;
+        };
+        mantissa = next;
         scale += 1;
         i += 1;
         let value = Value {
@@ -292,6 +309,37 @@ mod tests {
         );
         assert_eq!(lexemes("1,19", ValueKind::Count), vec![(1, "1".into())]);
         assert_eq!(lexemes("1234,567", ValueKind::Count).len(), 4);
+    }
+
+    #[test]
+    fn digits_beyond_the_mantissa_end_the_lexeme_instead_of_overflowing() {
+        // Fifteen integer and eight fraction digits are within the caps but not an i64.
+        let all = lexemes("123456789012345.12345678", ValueKind::Amount);
+        let longest = all.last().map(|(len, v)| (*len, v.clone()));
+        assert_eq!(longest, Some((20, "123456789012345.1234".to_owned())));
+        // Caps wider than the mantissa (a caller's choice) stop at the mantissa too.
+        let wide = Caps {
+            count_digits: 40,
+            amount_integer_digits: 40,
+            amount_fraction_digits: 40,
+        };
+        let run = symbols(&"9".repeat(40));
+        for kind in [ValueKind::Count, ValueKind::SignedCount, ValueKind::Amount] {
+            let mut longest = 0;
+            for_each_lexeme(&run, kind, &wide, |len, _| {
+                longest = len;
+                true
+            });
+            assert_eq!(longest, 18, "{kind:?}");
+        }
+        let mut minus = vec![Symbol::Minus];
+        minus.extend(symbols(&"9".repeat(40)));
+        let mut last = None;
+        for_each_lexeme(&minus, ValueKind::SignedCount, &wide, |_, v| {
+            last = Some(v);
+            true
+        });
+        assert_eq!(last.map(|v| v.mantissa), Some(-999_999_999_999_999_999));
     }
 
     #[test]

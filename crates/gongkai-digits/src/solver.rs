@@ -369,50 +369,69 @@ impl RunSearch<'_> {
         let any_max = 10i128
             .checked_pow(u32::try_from(digits).unwrap_or(u32::MAX))
             .map_or(i128::MAX / 4, |p| p - 1);
+        // A bound whose arithmetic would overflow (only with coefficients no table has) prunes
+        // nothing: the search then decides, with its own checked sums.
         self.bound_at.iter(cell).all(|c| {
-            let constraint = &self.constraints[c];
-            let (mut lo, mut hi, mut fixed) = (0i128, 0i128, 0i128);
-            let mut unfixed = 0;
-            let mut same_sign: Option<i64> = None;
-            let mut uniform = true;
-            for t in &constraint.terms {
-                let j = t.var.index();
-                let coef = i128::from(t.coef);
-                if j <= cell || j == last {
-                    fixed += i128::from(self.value_of(j).mantissa) * coef;
-                    continue;
-                }
-                unfixed += 1;
-                let sign = t.coef.signum();
-                uniform &= t.coef.abs() == 1
-                    && self.kinds[j] == ValueKind::Count
-                    && *same_sign.get_or_insert(sign) == sign;
-                let min = if self.kinds[j] == ValueKind::SignedCount {
-                    -any_max
-                } else {
-                    0
-                };
-                let (a, b) = (coef * min, coef * any_max);
-                lo += a.min(b);
-                hi += a.max(b);
-            }
-            let target = i128::from(constraint.constant.mantissa);
-            if !(fixed + lo <= target && target <= fixed + hi) {
-                return false;
-            }
-            if uniform && unfixed == remaining_cells {
-                let need = (target - fixed) * i128::from(same_sign.unwrap_or(1));
-                if need < 0 {
-                    return false;
-                }
-                let need_digits = need.checked_ilog10().map_or(1, |d| d as usize + 1);
-                let per_cell = need_digits + (need_digits - 1) / 3;
-                if remaining_symbols > remaining_cells * per_cell {
-                    return false;
-                }
-            }
-            true
+            self.bounds_hold(c, cell, last, remaining_cells, remaining_symbols, any_max)
+                != Some(false)
         })
+    }
+
+    /// The two tests of [`Self::within_bounds`] for one constraint; `None` on overflow.
+    fn bounds_hold(
+        &self,
+        c: usize,
+        cell: usize,
+        last: usize,
+        remaining_cells: usize,
+        remaining_symbols: usize,
+        any_max: i128,
+    ) -> Option<bool> {
+        let constraint = &self.constraints[c];
+        let (mut lo, mut hi, mut fixed) = (0i128, 0i128, 0i128);
+        let mut unfixed = 0;
+        let mut same_sign: Option<i64> = None;
+        let mut uniform = true;
+        for t in &constraint.terms {
+            let j = t.var.index();
+            let coef = i128::from(t.coef);
+            if j <= cell || j == last {
+                fixed =
+                    fixed.checked_add(i128::from(self.value_of(j).mantissa).checked_mul(coef)?)?;
+                continue;
+            }
+            unfixed += 1;
+            let sign = t.coef.signum();
+            uniform &= t.coef.abs() == 1
+                && self.kinds[j] == ValueKind::Count
+                && *same_sign.get_or_insert(sign) == sign;
+            let min = if self.kinds[j] == ValueKind::SignedCount {
+                -any_max
+            } else {
+                0
+            };
+            let (a, b) = (coef.checked_mul(min)?, coef.checked_mul(any_max)?);
+            lo = lo.checked_add(a.min(b))?;
+            hi = hi.checked_add(a.max(b))?;
+        }
+        let target = i128::from(constraint.constant.mantissa);
+        if !(fixed.checked_add(lo)? <= target && target <= fixed.checked_add(hi)?) {
+            return Some(false);
+        }
+        if uniform && unfixed == remaining_cells {
+            let need = target
+                .checked_sub(fixed)?
+                .checked_mul(i128::from(same_sign.unwrap_or(1)))?;
+            if need < 0 {
+                return Some(false);
+            }
+            let need_digits = need.checked_ilog10().map_or(1, |d| d as usize + 1);
+            let per_cell = need_digits + (need_digits - 1) / 3;
+            if remaining_symbols > remaining_cells.saturating_mul(per_cell) {
+                return Some(false);
+            }
+        }
+        Some(true)
     }
 
     fn search(&mut self, cell: usize, pos: usize, token: usize) {

@@ -272,6 +272,9 @@ proptest! {
                 "0", "1", "7", "23", "00", " ", "-", ".", "2.", ",", "元", "（", "）", "第", "年",
                 "新收", "总计", "其他", "予以公开", "行政复议", "规章", "规范性文件", "集中采购",
                 "行政许可", "复议后起诉", "结果维持", "１２", "．", "、", "\n",
+                // Numbers of any length: beyond the caps, an i64 mantissa, a Decimal.
+                "12345678901", "9223372036854775808", "123456789012345.12345678",
+                "99999999999999999999999999999999999999", "-99999999999999999999",
             ]),
             0..80,
         ),
@@ -392,4 +395,35 @@ fn a_misprinted_label_between_two_found_rows_still_gets_its_run() {
         flat.table["denied_state_secret"]["total"].value,
         Some(Decimal::ZERO)
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Runs of any length under caps of any width: every lexeme the lexer emits is the exact
+    /// number its printed prefix says, and no run makes it overflow.
+    #[test]
+    fn lexemes_of_any_length_are_exact(
+        run in "[-+]?[0-9]{1,60}(\\.[0-9]{1,40})?",
+        count_digits in 1u8..=255,
+        amount_integer_digits in 1u8..=255,
+        amount_fraction_digits in 0u8..=255,
+        kind in prop::sample::select(vec![ValueKind::Count, ValueKind::SignedCount, ValueKind::Amount]),
+    ) {
+        use gongkai_digits::lexeme::for_each_lexeme;
+        use gongkai_digits::{Caps, Symbol};
+        let symbols: Vec<Symbol> = run.chars().filter_map(Symbol::of).collect();
+        let caps = Caps { count_digits, amount_integer_digits, amount_fraction_digits };
+        let mut emitted = Vec::new();
+        for_each_lexeme(&symbols, kind, &caps, |len, value| {
+            emitted.push((len, value));
+            true
+        });
+        for (len, value) in emitted {
+            let printed: String = run.chars().take(len).collect();
+            let expected = Decimal::from_str(printed.trim_start_matches('+')).unwrap();
+            prop_assert_eq!(value.to_decimal(), expected, "{}", printed);
+            prop_assert_eq!(u32::from(value.scale), expected.scale());
+        }
+    }
 }

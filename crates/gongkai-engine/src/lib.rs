@@ -24,19 +24,48 @@ pub enum ReadError {
     TooLarge { size: usize, limit: usize },
     #[error("unsupported format: {format}")]
     Unsupported { format: &'static str },
-    #[error("the text cannot be decoded: {0}")]
+    #[error("the text cannot be decoded")]
     Undecodable(#[source] gongkai_decode::DecodeError),
-    #[error("the PDF cannot be read: {0}")]
+    #[error("the PDF cannot be read")]
     Pdf(#[source] gongkai_pdf::PdfError),
-    #[error("the DOCX cannot be read: {0}")]
+    #[error("the DOCX cannot be read")]
     Docx(#[source] gongkai_docx::DocxError),
     #[error("refused a ZIP bomb: {0}")]
     ZipBomb(String),
-    #[error("the HTML cannot be read: {0}")]
+    #[error("the HTML cannot be read")]
     DamagedHtml(#[source] gongkai_html::HtmlError),
 }
 
 impl ReadError {
+    /// A stable identifier of what is wrong (§8 of the spec: the `kind` of the error object
+    /// `check --json` prints for an input it cannot read).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReadError::Empty => "empty",
+            ReadError::TooLarge { .. } => "too_large",
+            ReadError::Unsupported { .. } => "unsupported_format",
+            ReadError::Undecodable(gongkai_decode::DecodeError::Binary { .. }) => "binary",
+            ReadError::Undecodable(_) => "undecodable",
+            ReadError::Pdf(_) => "damaged_pdf",
+            ReadError::Docx(_) => "damaged_docx",
+            ReadError::ZipBomb(_) => "zip_bomb",
+            ReadError::DamagedHtml(_) => "damaged_html",
+        }
+    }
+
+    /// The message with its causes, each once (`the PDF cannot be read: the PDF is damaged:
+    /// …`): the error's own message does not repeat its source.
+    pub fn message_en(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            line.push_str(": ");
+            line.push_str(&e.to_string());
+            cause = e.source();
+        }
+        line
+    }
+
     /// The same in Chinese, for the people who submitted the report.
     pub fn message_zh(&self) -> String {
         match self {
@@ -134,9 +163,31 @@ pub fn read_format(bytes: &[u8], name: &str, limit: usize) -> Result<Document, R
     match sniff(bytes, name) {
         Sniffed::Pdf => gongkai_pdf::read_pdf(bytes).map_err(ReadError::Pdf),
         Sniffed::Docx => Ok(gongkai_docx::read_docx(bytes)?),
-        Sniffed::Html => Ok(gongkai_html::read_html(bytes)?),
-        Sniffed::Markdown => Ok(gongkai_parse::read_text(bytes, SourceFormat::Markdown)?),
-        Sniffed::Text => Ok(gongkai_parse::read_text(bytes, SourceFormat::Text)?),
+        // Text is decoded here, under the caller's limit, rather than by the readers'
+        // own decoding, whose limit is the default one.
+        Sniffed::Html => {
+            let decoded = gongkai_decode::decode_html_within(bytes, limit)?;
+            Ok(gongkai_html::read_html_str(
+                &decoded.text,
+                Some(decoded.encoding),
+            )?)
+        }
+        Sniffed::Markdown => {
+            let decoded = gongkai_decode::decode_text_within(bytes, limit)?;
+            Ok(gongkai_parse::read_text_str(
+                &decoded.text,
+                SourceFormat::Markdown,
+                Some(decoded.encoding),
+            ))
+        }
+        Sniffed::Text => {
+            let decoded = gongkai_decode::decode_text_within(bytes, limit)?;
+            Ok(gongkai_parse::read_text_str(
+                &decoded.text,
+                SourceFormat::Text,
+                Some(decoded.encoding),
+            ))
+        }
         Sniffed::Unsupported(format) => Err(ReadError::Unsupported { format }),
     }
 }
@@ -159,9 +210,14 @@ fn is_markdown_name(name: &str) -> bool {
 pub fn source(bytes: &[u8], name: &str, document: &Document) -> Source {
     Source {
         name: name.to_owned(),
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: sha256_hex(bytes),
         media_type: document.format.media_type().to_owned(),
         encoding: document.encoding.clone(),
         bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
     }
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as [`Source::sha256`] records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }

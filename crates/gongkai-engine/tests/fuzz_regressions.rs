@@ -91,3 +91,32 @@ fn long_digit_runs_are_reported_not_invented() {
         checked.findings
     );
 }
+
+/// A t3 row whose first cell holds a 29-digit number (issue 10, item 1): it fits a `Decimal`,
+/// so the reader kept it as a number and T3-ROW-TOTAL's sum overflowed ("Addition
+/// overflowed", exit 101 in `gongkai check`, a dead-lettered message in the pipeline). The
+/// fuzzers never produced it: their inputs rarely grow a digit run that long, which
+/// `fuzz/dict/numbers.dict` now supplies. Out of §9's range, the cell is `invalid` with a
+/// `C-RANGE` error, and the sums it belongs to are not evaluated.
+#[test]
+fn a_29_digit_number_in_a_t3_row_is_invalid_not_an_overflow() {
+    let long = "12345678901234567890123456789";
+    let text = format!(
+        "某某区人民政府2021年政府信息公开工作年度报告\n一、总体情况\n无\n\
+         三、收到和处理政府信息公开申请情况\n\
+         一、本年新收政府信息公开申请数量\t{long}\t{long}\t0\t0\t0\t0\t{long}\n\
+         四、政府信息公开行政复议、行政诉讼情况\n无\n\
+         五、存在的主要问题及改进情况\n无\n六、其他需要报告的事项\n无\n"
+    );
+    let checked = gongkai_engine::check(text.as_bytes(), "long.txt").unwrap();
+    let t3 = checked.report.tables.t3.as_ref().expect("t3 is located");
+    let cell = &t3["new_received"]["natural_person"];
+    assert_eq!(cell.state, gongkai_model::CellState::Invalid, "{cell:?}");
+    assert_eq!(cell.text, long);
+    let ranges = checked
+        .findings
+        .iter()
+        .filter(|f| f.rule == "C-RANGE")
+        .count();
+    assert_eq!(ranges, 3, "{:#?}", checked.findings);
+}

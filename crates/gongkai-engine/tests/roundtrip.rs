@@ -897,6 +897,105 @@ proptest! {
     }
 }
 
+/// A t3 value no generated count reaches (they stay under 100 000), printed where a long
+/// number is then put in its place.
+const SENTINEL: i64 = 987_654_321;
+
+/// `tables` rendered by `render` with t3 row `row`, column `column` printed as `long`; `None`
+/// when the style prints the sentinel in a way that cannot be found exactly once.
+fn with_long_number(
+    tables: &Tables,
+    style: Style,
+    row: usize,
+    column: usize,
+    long: &str,
+    render: fn(&Tables, Style) -> Vec<u8>,
+) -> Option<(Tables, Vec<u8>)> {
+    let mut tables = tables.clone();
+    let row = row % tables.t3.len();
+    tables.t3[row][column % 7] = SENTINEL;
+    let text = String::from_utf8(render(&tables, style)).ok()?;
+    let sentinel = count_text(SENTINEL, style);
+    (text.matches(&sentinel).count() == 1)
+        .then(|| (tables, text.replacen(&sentinel, long, 1).into_bytes()))
+}
+
+/// The long number's cell is `invalid` with its text and one C-RANGE error; every other cell
+/// is read exactly; no other error.
+fn check_long_number(
+    checked: &CheckedReport,
+    tables: &Tables,
+    long: &str,
+) -> Result<(), TestCaseError> {
+    check_report_level(checked, tables, &["C-RANGE"])?;
+    let range: Vec<_> = checked
+        .findings
+        .iter()
+        .filter(|f| f.rule == "C-RANGE")
+        .collect();
+    prop_assert_eq!(range.len(), 1, "{:#?}", range);
+    for (table, row, column, value) in expected_cells(tables) {
+        let cell = checked.report.tables.cell(table, row, column).unwrap();
+        if table == TableId::T3 && value == Decimal::from(SENTINEL) {
+            prop_assert_eq!(cell.state, CellState::Invalid, "{:?}", cell);
+            prop_assert_eq!(cell.value, None);
+            prop_assert_eq!(cell.text.as_str(), long);
+            prop_assert_eq!(range[0].row.as_deref(), Some(row));
+            prop_assert_eq!(range[0].column.as_deref(), Some(column));
+            continue;
+        }
+        prop_assert_eq!(
+            cell.state,
+            CellState::Number,
+            "{}.{}.{} {:?}",
+            table,
+            row,
+            column,
+            cell
+        );
+        prop_assert_eq!(cell.value.map(|v| v.to_string()), Some(value.to_string()));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+
+    /// Numbers of any length (the generators above stay within a count's range): one longer
+    /// than any count, up to far beyond a Decimal, is an `invalid` cell, never a crash.
+    #[test]
+    fn numbers_longer_than_any_count_are_invalid_cells(
+        tables in tables(),
+        style in style(),
+        row in any::<usize>(),
+        column in 0usize..7,
+        long in "[1-9][0-9]{10,45}",
+        markdown in any::<bool>(),
+    ) {
+        let render = if markdown { render_markdown } else { render_text };
+        let read = with_long_number(&tables, style, row, column, &long, render);
+        prop_assume!(read.is_some());
+        let (tables, bytes) = read.unwrap();
+        let name = if markdown { "report.md" } else { "report.txt" };
+        let checked = gongkai_engine::check(&bytes, name).unwrap();
+        check_long_number(&checked, &tables, &long)?;
+    }
+
+    /// Flattened rows with runs of any length: no cut fits a run longer than its cells can
+    /// hold, and nothing overflows.
+    #[test]
+    fn concatenated_runs_of_any_length_never_panic(
+        tables in tables(),
+        row in any::<usize>(),
+        long in "[0-9]{19,80}",
+    ) {
+        let text = String::from_utf8(render_flattened(&tables, 0)).unwrap();
+        let label = schema::rows(tables.template, TableId::T3)[row % tables.t3.len()].label;
+        let text = text.replacen(label, &format!("{label}{long}"), 1);
+        let _ = gongkai_engine::check(text.as_bytes(), "page.txt").unwrap();
+    }
+}
+
 proptest! {
     // The digit solver costs about a second per report in a debug build: fewer cases.
     #![proptest_config(config(32))]
@@ -1021,6 +1120,9 @@ proptest! {
                         .map(|r| r.label).collect::<Vec<_>>()
                 ).prop_map(str::to_owned),
                 "[0-9]{1,20}",
+                // Numbers of any length: beyond an i64, a Decimal, any cap.
+                "[0-9]{19,60}",
+                "[1-9][0-9]{0,30}\\.[0-9]{1,30}",
                 "[\t |,.\\-+/—\n]{1,3}",
                 "\\PC{0,8}",
             ],

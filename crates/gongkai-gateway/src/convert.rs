@@ -48,13 +48,7 @@ pub(crate) fn event(event: &Event) -> v1::ReportEvent {
 }
 
 fn cell_state(state: CellState) -> v1::CellState {
-    match state {
-        CellState::Number => v1::CellState::Number,
-        CellState::Blank => v1::CellState::Blank,
-        CellState::Placeholder => v1::CellState::Placeholder,
-        CellState::Missing => v1::CellState::Missing,
-        CellState::Ambiguous => v1::CellState::Ambiguous,
-    }
+    v1::CellState::from(state)
 }
 
 fn severity(severity: Severity) -> v1::Severity {

@@ -10,23 +10,23 @@ use tonic::Status;
 /// Why the gateway could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("cannot open the blob store: {0}")]
+    #[error("cannot open the blob store")]
     Blob(#[from] BlobError),
-    #[error("cannot open the archive: {0}")]
+    #[error("cannot open the archive")]
     Archive(#[from] ArchiveError),
-    #[error("cannot connect to the broker: {0}")]
+    #[error("cannot connect to the broker")]
     Queue(#[from] QueueError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: std::net::SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot start the metrics server: {0}")]
+    #[error("cannot start the metrics server")]
     Metrics(#[from] gongkai_telemetry::TelemetryError),
-    #[error("the gRPC server failed: {0}")]
+    #[error("the gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
-    #[error("cannot build the reflection service: {0}")]
+    #[error("cannot build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
@@ -35,10 +35,12 @@ pub(crate) fn archive_status(error: ArchiveError) -> Status {
         ArchiveError::NotFound { report_id } => Status::not_found(format!("no report {report_id}")),
         ArchiveError::InvalidArgument(message) => Status::invalid_argument(message.clone()),
         _ if error.is_unavailable() => {
+            let error = gongkai_telemetry::error_chain(&error);
             tracing::warn!(%error, "archive unavailable");
             Status::unavailable(format!("the archive is unavailable: {error}"))
         }
         _ => {
+            let error = gongkai_telemetry::error_chain(&error);
             tracing::error!(%error, "archive error");
             Status::internal(format!("archive error: {error}"))
         }
@@ -56,12 +58,14 @@ pub(crate) fn blob_status(error: BlobError) -> Status {
             Status::data_loss(error.to_string())
         }
         BlobError::Storage { .. } => {
+            let error = gongkai_telemetry::error_chain(&error);
             tracing::warn!(%error, "blob store unavailable");
             Status::unavailable(format!("the blob store is unavailable: {error}"))
         }
         BlobError::Config { .. } | BlobError::InvalidKey { .. } => {
+            let error = gongkai_telemetry::error_chain(&error);
             tracing::error!(%error, "blob store error");
-            Status::internal(error.to_string())
+            Status::internal(error)
         }
     }
 }
@@ -71,7 +75,8 @@ pub(crate) fn publish_status(error: &PublishError) -> Status {
         PublishError::Encode(_) => Status::internal(error.to_string()),
         _ => Status::unavailable(format!(
             "the broker did not accept the report for processing; it is recorded and a retry \
-             of the same submission will queue it: {error}"
+             of the same submission will queue it: {}",
+            gongkai_telemetry::error_chain(error)
         )),
     }
 }

@@ -66,7 +66,7 @@ pub(crate) async fn write_notes(archive: Archive, mut receiver: mpsc::UnboundedR
         match archive.mark_queued(&pending).await {
             Ok(()) => pending.clear(),
             Err(error) => {
-                tracing::warn!(%error, pending = pending.len(), "cannot note queued reports; trying again");
+                tracing::warn!(error = %gongkai_telemetry::error_chain(&error), pending = pending.len(), "cannot note queued reports; trying again");
                 if pending.len() > MAX_PENDING_NOTES {
                     let excess = pending.len() - MAX_PENDING_NOTES;
                     pending.drain(..excess);
@@ -110,7 +110,7 @@ pub(crate) async fn sweep_once(
         let reports = archive
             .unqueued(older_than, SWEEP_BATCH)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| gongkai_telemetry::error_chain(&e))?;
         if reports.is_empty() {
             return Ok(queued);
         }
@@ -127,14 +127,14 @@ pub(crate) async fn sweep_once(
             publisher
                 .publish(Stage::Parse, &message, FieldTable::default())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| gongkai_telemetry::error_chain(&e))?;
             tracing::info!(report_id = %report.report_id, "queued a report recorded but never queued");
             confirmed.push(report.report_id);
         }
         archive
             .mark_queued(&confirmed)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| gongkai_telemetry::error_chain(&e))?;
         queued += confirmed.len();
         if reports.len() < SWEEP_BATCH as usize {
             return Ok(queued);

@@ -247,13 +247,14 @@ impl ReportServiceImpl {
                 Ok(())
             }
             Err(error) => {
-                tracing::warn!(report_id = %message.report_id, %error, "publish not confirmed");
+                let chain = gongkai_telemetry::error_chain(&error);
+                tracing::warn!(report_id = %message.report_id, error = %chain, "publish not confirmed");
                 let record = EventRecord {
                     stage: ArchiveStage::Receive,
                     attempt: attempt + 1,
                     status: None,
                     outcome: Outcome::Retrying,
-                    detail: Some(format!("not queued: {error}")),
+                    detail: Some(format!("not queued: {chain}")),
                     started_at,
                     finished_at: Utc::now(),
                 };

@@ -32,7 +32,7 @@ const MAX_DEPTH: usize = 256;
 /// Why an HTML document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HtmlError {
-    #[error("HTML could not be decoded: {0}")]
+    #[error("HTML could not be decoded")]
     Decode(#[from] gongkai_decode::DecodeError),
     #[error(
         "HTML elements are nested {depth} deep, more than the limit of {limit}: refused as damaged or hostile"

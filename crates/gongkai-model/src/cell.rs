@@ -4,8 +4,43 @@
 //! or `73802895.90` keeps exactly those digits (scale included) from the source to the JSON
 //! and the archive.
 
+use crate::schema::ValueKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+/// The most digits of a count (§9 of the spec): ten digits is already ten billion requests.
+pub const MAX_COUNT_DIGITS: u32 = 10;
+/// The most digits before the decimal point of an amount (§9).
+pub const MAX_AMOUNT_INTEGER_DIGITS: u32 = 15;
+/// The most digits after the decimal point of an amount (§9); counts are held to it too, so
+/// that a count printed with decimals is a `C-NOT-INTEGER` finding, not an overflow.
+pub const MAX_FRACTION_DIGITS: u32 = 8;
+
+impl ValueKind {
+    /// The most digits before the decimal point a value of this kind may have (§9).
+    pub const fn max_integer_digits(self) -> u32 {
+        match self {
+            ValueKind::Count | ValueKind::SignedCount => MAX_COUNT_DIGITS,
+            ValueKind::Amount => MAX_AMOUNT_INTEGER_DIGITS,
+        }
+    }
+
+    /// Whether `value` is within §9's range for this kind: at most
+    /// [`Self::max_integer_digits`] digits before the point and [`MAX_FRACTION_DIGITS`] after
+    /// it (as printed: `12.50` has two). Values in range can be summed by the hundreds without
+    /// any risk of overflowing a [`Decimal`].
+    pub fn holds(self, value: Decimal) -> bool {
+        let scale = value.scale();
+        if scale > MAX_FRACTION_DIGITS {
+            return false;
+        }
+        // The integer part is below 10^n exactly when the mantissa is below 10^(n + scale):
+        // integer arithmetic on the parts, no Decimal built (this runs for every cell read).
+        10i128
+            .checked_pow(self.max_integer_digits() + scale)
+            .is_some_and(|bound| value.mantissa().unsigned_abs() < bound.unsigned_abs())
+    }
+}
 
 /// What the reader found where a value belongs (§5 of the spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +56,9 @@ pub enum CellState {
     Missing,
     /// Concatenated digits that decode in more than one way; `candidates` lists the values.
     Ambiguous,
+    /// A number longer than any real count or amount (§9); `value` is `None`, the text is
+    /// kept, and a `C-RANGE` error is due.
+    Invalid,
 }
 
 impl CellState {
@@ -31,6 +69,7 @@ impl CellState {
             CellState::Placeholder => "placeholder",
             CellState::Missing => "missing",
             CellState::Ambiguous => "ambiguous",
+            CellState::Invalid => "invalid",
         }
     }
 }
@@ -52,7 +91,8 @@ pub enum Position {
 /// One value cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
-    /// The number; `None` for placeholder, missing and ambiguous cells, 0 for blank ones.
+    /// The number; `None` for placeholder, missing, ambiguous and invalid cells, 0 for blank
+    /// ones.
     #[serde(with = "crate::exact::option")]
     pub value: Option<Decimal>,
     /// The source text the value was read from, as printed (after decoding, before
@@ -133,15 +173,44 @@ impl Cell {
         }
     }
 
+    /// A number out of range (§9): the printed text is kept, the value is not.
+    pub fn invalid(text: impl Into<String>, position: Option<Position>) -> Cell {
+        Cell {
+            value: None,
+            text: text.into(),
+            state: CellState::Invalid,
+            position,
+            unit: None,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Makes a `number` cell whose value is outside `kind`'s range (§9) `invalid`; true if it
+    /// did. Other cells are left as they are.
+    pub fn invalidate_out_of_range(&mut self, kind: ValueKind) -> bool {
+        match (self.state, self.value) {
+            (CellState::Number, Some(v)) if !kind.holds(v) => {
+                self.state = CellState::Invalid;
+                self.value = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn with_unit(mut self, unit: impl Into<String>) -> Cell {
         self.unit = Some(unit.into());
         self
     }
 
-    /// The value the arithmetic rules may use: numbers and blanks (as 0), nothing else.
+    /// The value the arithmetic rules may use: numbers and blanks (as 0), nothing else, and
+    /// never a value beyond the widest range of §9 (which a report read by gongkai never
+    /// holds, its reader makes such cells `invalid`, but a report built otherwise might).
     pub fn usable(&self) -> Option<Decimal> {
         match self.state {
-            CellState::Number | CellState::Blank => self.value,
+            CellState::Number | CellState::Blank => {
+                self.value.filter(|v| ValueKind::Amount.holds(*v))
+            }
             _ => None,
         }
     }
@@ -151,6 +220,44 @@ impl Cell {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).expect("decimal")
+    }
+
+    #[test]
+    fn ranges_follow_section_nine() {
+        assert!(ValueKind::Count.holds(d("9999999999")));
+        assert!(!ValueKind::Count.holds(d("10000000000")));
+        assert!(ValueKind::SignedCount.holds(d("-9999999999")));
+        assert!(!ValueKind::SignedCount.holds(d("-10000000000")));
+        assert!(ValueKind::Amount.holds(d("999999999999999.99999999")));
+        assert!(!ValueKind::Amount.holds(d("1000000000000000")));
+        assert!(!ValueKind::Amount.holds(d("1.123456789")));
+        // Trailing zeros are printed digits.
+        assert!(!ValueKind::Amount.holds(d("1.000000000")));
+        assert!(ValueKind::Count.holds(d("12.5")));
+        assert!(!ValueKind::Count.holds(d("12345678901234567890123456789")));
+    }
+
+    #[test]
+    fn out_of_range_numbers_become_invalid_and_unusable() {
+        let mut cell = Cell::number(d("12345678901"), "12345678901", None);
+        assert!(cell.invalidate_out_of_range(ValueKind::Count));
+        assert_eq!(cell.state, CellState::Invalid);
+        assert_eq!(cell.value, None);
+        assert_eq!(cell.text, "12345678901");
+        let json = serde_json::to_string(&cell).expect("serialize");
+        assert!(json.contains("\"state\":\"invalid\""), "{json}");
+        assert!(json.contains("\"value\":null"), "{json}");
+
+        let mut amount = Cell::number(d("12345678901"), "12345678901", None);
+        assert!(!amount.invalidate_out_of_range(ValueKind::Amount));
+        assert_eq!(amount.usable(), Some(d("12345678901")));
+        // A report built otherwise than by the reader never hands the rules a huge value.
+        let huge = Cell::number(d("79228162514264337593543950335"), "7…", None);
+        assert_eq!(huge.usable(), None);
+    }
 
     #[test]
     fn decimals_keep_their_printed_digits_in_json() {

@@ -19,7 +19,7 @@ pub mod schema;
 pub mod text;
 
 pub use cell::{Cell, CellState, Position};
-pub use checked::{CheckedReport, Source};
+pub use checked::{CheckedReport, ReadFailure, Source, Unreadable, UnreadableSource};
 pub use document::{Block, Document, GridCell, GridTable, SourceFormat};
 pub use finding::{CellRef, Finding, Observed, Severity, Summary};
 pub use report::{Ambiguity, Report, Section, Table, TableHasher, TableRow, Tables, TextLayer};

@@ -84,6 +84,31 @@ impl Tables {
     pub fn cell(&self, id: TableId, row: &str, column: &str) -> Option<&Cell> {
         self.get(id)?.get(row)?.get(column)
     }
+
+    /// Makes every `number` cell whose value is beyond its column's range (§9) `invalid`
+    /// ([`schema::column_kind`] says which range), so that no rule ever sums it.
+    pub fn invalidate_out_of_range(&mut self, template: Template) {
+        for id in TableId::ALL {
+            let Some(table) = self.get_mut(id) else {
+                continue;
+            };
+            for (row, cells) in table.iter_mut() {
+                for (column, cell) in cells.iter_mut() {
+                    // A value within a count's range is within every kind's: the schema is
+                    // consulted only for the rare longer one.
+                    let suspect = cell.state == CellState::Number
+                        && cell
+                            .value
+                            .is_some_and(|v| !crate::schema::ValueKind::Count.holds(v));
+                    if suspect {
+                        cell.invalidate_out_of_range(schema::column_kind(
+                            template, id, row, column,
+                        ));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An empty table of `template`'s shape: every row and column present, every cell `missing`.

@@ -578,6 +578,16 @@ pub fn row(template: Template, table: TableId, key: &str) -> Option<&'static Row
     rows(template, table).iter().find(|r| r.key == key)
 }
 
+/// The kind of number the cell `row`/`column` of `table` holds: as `template` has it, else as
+/// either version of the format has it (a report whose version is unknown or mixed), else an
+/// amount, the widest kind, so that an unknown column is never judged too strictly.
+pub fn column_kind(template: Template, table: TableId, row: &str, column: &str) -> ValueKind {
+    [template, Template::F2021, Template::F2019, Template::Mixed]
+        .into_iter()
+        .find_map(|t| self::row(t, table, row).and_then(|r| r.column(column)))
+        .map_or(ValueKind::Amount, |c| c.kind)
+}
+
 /// The t3 rows whose sum is `total_processed` (T3-RESULTS) in `template`: for F2021 the three
 /// `other_*` rows stand in for `other_handling`; a `mixed` report uses whichever it printed.
 pub fn t3_result_rows(template: Template) -> &'static [RowSpec] {

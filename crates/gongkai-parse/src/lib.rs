@@ -83,6 +83,8 @@ pub fn read_document(doc: &Document) -> Report {
             }
             *report.tables.get_mut(table) = read;
         }
+        // §9: a number longer than its column allows is `invalid`, never summed.
+        report.tables.invalidate_out_of_range(shape);
         if shape == Template::Mixed
             && report
                 .tables

@@ -39,8 +39,12 @@ const PLACEHOLDERS: &[&str] = &[
 /// What a printed cell holds, before it becomes a [`Cell`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Printed {
+    /// A number; `value` is `None` when it has more digits than a [`Decimal`] holds, far
+    /// beyond the range of any cell (§9: the cell is `invalid`). Values within a `Decimal`
+    /// but beyond their column's range are judged once the column is known
+    /// ([`gongkai_model::Tables::invalidate_out_of_range`]).
     Number {
-        value: Decimal,
+        value: Option<Decimal>,
         unit: Option<String>,
     },
     Blank,
@@ -69,9 +73,8 @@ pub fn classify_normalized(normalized: &str) -> Printed {
         } else {
             Decimal::from_str(normalized).ok()
         };
-        if let Some(value) = value {
-            return Printed::Number { value, unit: None };
-        }
+        // Digits too many for any Decimal are still a number, one out of range (§9).
+        return Printed::Number { value, unit: None };
     }
     let compact: Cow<'_, str> = crate::normalize::without_whitespace(normalized);
     if compact.is_empty() {
@@ -90,8 +93,9 @@ pub fn classify_normalized(normalized: &str) -> Printed {
     }
 }
 
-/// Parses `-205`, `+1036`, `1,198`, `18,759.694`, `251000元`, `96171.6万元`.
-pub fn parse_number(compact: &str) -> Option<(Decimal, Option<String>)> {
+/// Parses `-205`, `+1036`, `1,198`, `18,759.694`, `251000元`, `96171.6万元`; the value is
+/// `None` for a well-formed number too long for a [`Decimal`].
+pub fn parse_number(compact: &str) -> Option<(Option<Decimal>, Option<String>)> {
     let mut body = compact;
     let mut unit = None;
     for u in UNITS {
@@ -143,9 +147,8 @@ pub fn parse_number(compact: &str) -> Option<(Decimal, Option<String>)> {
         plain.push('.');
         plain.push_str(f);
     }
-    // More than 28 significant digits is not a number of a report but a run of cells.
-    let value = Decimal::from_str(&plain).ok()?;
-    Some((value, unit))
+    // A number beyond a Decimal is kept as a number out of range, not read as a label.
+    Some((Decimal::from_str(&plain).ok(), unit))
 }
 
 /// The model cell for printed text at `position`.
@@ -159,7 +162,10 @@ pub fn cell_from(printed: &Printed, text: &str, position: Option<Position>) -> C
     let text = text.trim();
     match printed {
         Printed::Number { value, unit } => {
-            let cell = Cell::number(*value, text, position);
+            let cell = match value {
+                Some(v) => Cell::number(*v, text, position),
+                None => Cell::invalid(text, position),
+            };
             match unit {
                 Some(u) => cell.with_unit(u.clone()),
                 None => cell,
@@ -176,7 +182,7 @@ mod tests {
 
     fn value(raw: &str) -> Option<String> {
         match classify(raw) {
-            Printed::Number { value, .. } => Some(value.to_string()),
+            Printed::Number { value, .. } => value.map(|v| v.to_string()),
             _ => None,
         }
     }
@@ -205,12 +211,38 @@ mod tests {
             "999999999999999999",
             "1000000000000000000",
         ] {
-            let Printed::Number { value, .. } = classify(text) else {
+            let Printed::Number {
+                value: Some(value), ..
+            } = classify(text)
+            else {
                 panic!("{text}");
             };
             let parsed = Decimal::from_str(text).expect("decimal");
             assert_eq!(value.serialize(), parsed.serialize(), "{text}");
         }
+    }
+
+    #[test]
+    fn numbers_too_long_for_a_decimal_are_invalid_cells_not_labels() {
+        for text in [
+            "123456789012345678901234567890123",
+            "1,234,567,890,123,456,789,012,345,678,901",
+            "123456789012345678901234567890.5元",
+        ] {
+            assert!(
+                matches!(classify(text), Printed::Number { value: None, .. }),
+                "{text}"
+            );
+            let cell = read_cell(text, None);
+            assert_eq!(cell.state, gongkai_model::CellState::Invalid, "{text}");
+            assert_eq!(cell.value, None);
+            assert_eq!(cell.text, text);
+        }
+        // Within a Decimal: a number, judged against its column's range later.
+        assert_eq!(
+            value("12345678901234567890123456789").as_deref(),
+            Some("12345678901234567890123456789")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The gongkai gRPC API, package `gongkai.v1`: the messages, the `ReportService` client and
 //! server generated from `proto/gongkai/v1/*.proto`, the encoded file descriptor set for server
 //! reflection, and the conversions between the proto enums and the model's ids that the gateway
-//! and the CLI share.
+//! and the CLI share (so this crate depends on `gongkai-model`).
 
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]
@@ -50,6 +50,35 @@ impl v1::ReportStatus {
     }
 }
 
+impl From<gongkai_model::CellState> for v1::CellState {
+    fn from(state: gongkai_model::CellState) -> Self {
+        use gongkai_model::CellState;
+        match state {
+            CellState::Number => v1::CellState::Number,
+            CellState::Blank => v1::CellState::Blank,
+            CellState::Placeholder => v1::CellState::Placeholder,
+            CellState::Missing => v1::CellState::Missing,
+            CellState::Ambiguous => v1::CellState::Ambiguous,
+            CellState::Invalid => v1::CellState::Invalid,
+        }
+    }
+}
+
+impl v1::CellState {
+    /// The model's word for the state (`number`, `invalid`), as in the JSON of the spec.
+    pub fn word(self) -> &'static str {
+        match self {
+            v1::CellState::Number => "number",
+            v1::CellState::Blank => "blank",
+            v1::CellState::Placeholder => "placeholder",
+            v1::CellState::Missing => "missing",
+            v1::CellState::Ambiguous => "ambiguous",
+            v1::CellState::Invalid => "invalid",
+            v1::CellState::Unspecified => "unspecified",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::v1::ReportStatus;
@@ -68,6 +97,22 @@ mod tests {
             assert_eq!(ReportStatus::from_word(s.as_str_name()), Some(s));
         }
         assert_eq!(ReportStatus::from_word("nonsense"), None);
+    }
+
+    #[test]
+    fn cell_states_convert_to_the_same_word() {
+        use gongkai_model::CellState;
+        for state in [
+            CellState::Number,
+            CellState::Blank,
+            CellState::Placeholder,
+            CellState::Missing,
+            CellState::Ambiguous,
+            CellState::Invalid,
+        ] {
+            assert_eq!(super::v1::CellState::from(state).word(), state.as_str());
+        }
+        assert_eq!(super::v1::CellState::Invalid as i32, 7);
     }
 
     #[test]

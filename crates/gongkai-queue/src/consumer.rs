@@ -161,7 +161,7 @@ pub async fn run_consumer<H: Handler>(
                 }
                 Err(error) => {
                     config.mark_broker(false);
-                    tracing::warn!(%error, retry_in = ?delay, "cannot reach the broker");
+                    tracing::warn!(error = %gongkai_telemetry::error_chain(&error), retry_in = ?delay, "cannot reach the broker");
                     if sleep_or_stop(delay, stop.clone()).await {
                         return Ok(());
                     }
@@ -178,7 +178,9 @@ pub async fn run_consumer<H: Handler>(
                 Ok(SessionEnd::Lost(why)) => {
                     tracing::warn!(reason = %why, "consumer lost; reconnecting");
                 }
-                Err(error) => tracing::warn!(%error, "consumer failed; reconnecting"),
+                Err(error) => {
+                    tracing::warn!(error = %gongkai_telemetry::error_chain(&error), "consumer failed; reconnecting")
+                }
             }
             if sleep_or_stop(delay, stop.clone()).await {
                 return Ok(());

@@ -5,36 +5,36 @@ use std::time::Duration;
 /// An error of the broker connection, the topology or the stage messages.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("cannot connect to the AMQP broker at {url}: {source}")]
+    #[error("cannot connect to the AMQP broker at {url}")]
     Connect {
         url: String,
         #[source]
         source: Box<lapin::Error>,
     },
-    #[error("cannot open an AMQP channel: {0}")]
+    #[error("cannot open an AMQP channel")]
     Channel(#[source] Box<lapin::Error>),
-    #[error("cannot declare {what} {name:?}: {source}")]
+    #[error("cannot declare {what} {name:?}")]
     Declare {
         what: &'static str,
         name: String,
         #[source]
         source: Box<lapin::Error>,
     },
-    #[error("cannot consume from {queue:?}: {source}")]
+    #[error("cannot consume from {queue:?}")]
     Consume {
         queue: String,
         #[source]
         source: Box<lapin::Error>,
     },
-    #[error("cannot fetch from or acknowledge on {queue:?}: {source}")]
+    #[error("cannot fetch from or acknowledge on {queue:?}")]
     Fetch {
         queue: String,
         #[source]
         source: Box<lapin::Error>,
     },
-    #[error("cannot encode a stage message: {0}")]
+    #[error("cannot encode a stage message")]
     Encode(#[source] serde_json::Error),
-    #[error("the message body is not a stage message: {0}")]
+    #[error("the message body is not a stage message")]
     Decode(#[source] serde_json::Error),
     #[error("unknown stage {0:?} (expected parse, validate or archive)")]
     UnknownStage(String),
@@ -68,13 +68,13 @@ pub enum PublishError {
         reply_code: u16,
         reply_text: String,
     },
-    #[error("cannot publish to {exchange}/{routing_key}: {source}")]
+    #[error("cannot publish to {exchange}/{routing_key}")]
     Broker {
         exchange: String,
         routing_key: String,
         #[source]
         source: Box<lapin::Error>,
     },
-    #[error("cannot encode the message: {0}")]
+    #[error("cannot encode the message")]
     Encode(#[source] serde_json::Error),
 }

@@ -4,7 +4,7 @@
 //! (decimals, no floats). Cells that cannot be used stop the computation where they occur and
 //! end in one `无法核验` warning per rule ([`Blocked`]).
 
-use crate::eval::{Blocked, effective_template, values_in};
+use crate::eval::{Blocked, checked_sum, effective_template, overflowed, values_in};
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_label, column_label, nonzero_terms, row_label};
 use crate::structure::mixed_t3_uses_single_other_row;
@@ -42,8 +42,12 @@ pub(crate) fn t3_balance(report: &Report, out: &mut Findings) {
         match values_in(T3, &rows.map(|(r, map)| (r, map, c, hint))) {
             Ok(v) => {
                 let (new, over, done, forward) = (v[0], v[1], v[2], v[3]);
-                let left = new + over;
-                let right = done + forward;
+                let (Some(left), Some(right)) =
+                    (checked_sum([new, over]), checked_sum([done, forward]))
+                else {
+                    blocked.add(format!("「{}」列", column()), overflowed(T3, &cells));
+                    continue;
+                };
                 if left == right {
                     continue;
                 }
@@ -124,7 +128,11 @@ pub(crate) fn t3_results(report: &Report, out: &mut Findings) {
                     Some((p, t)) => (*p, t),
                     None => continue,
                 };
-                let sum: Decimal = terms.iter().copied().sum();
+                let Some(sum) = checked_sum(terms.iter().copied()) else {
+                    let column = column_label(template, T3, "total_processed", c);
+                    blocked.add(format!("「{column}」列"), overflowed(T3, &cells));
+                    continue;
+                };
                 if sum == printed {
                     continue;
                 }
@@ -267,7 +275,10 @@ fn row_totals(
                 let Some((&printed, terms)) = v.split_last() else {
                     continue;
                 };
-                let sum: Decimal = terms.iter().copied().sum();
+                let Some(sum) = checked_sum(terms.iter().copied()) else {
+                    blocked.add(name(tpl, row), overflowed(table, &cells));
+                    continue;
+                };
                 if sum == printed {
                     continue;
                 }

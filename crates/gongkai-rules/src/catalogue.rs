@@ -112,6 +112,17 @@ static CATALOGUE: &[RuleInfo] = &[
         "a count with decimals",
     ),
     rule(
+        "C-RANGE",
+        Error,
+        "数字超出任何真实件数或金额的位数（件数最多 10 位，金额最多 15 位整数、8 位小数），不参与计算",
+        "a number longer than any real count or amount (counts up to 10 digits, amounts up to 15 integer and 8 decimal digits); left out of every sum",
+    ),
+    cross(
+        "X-SPIKE",
+        "件数与同一机关上一年度报告相比变化超过五倍（增加或减少），且两个数值均不小于 20",
+        "a count changed more than fivefold up or down from the previous report, both values at least 20",
+    ),
+    rule(
         "T3-BALANCE",
         Error,
         "表三每列：本年新收＋上年结转＝办理结果总计＋结转下年度",
@@ -207,7 +218,7 @@ mod tests {
     #[test]
     fn catalogue_has_every_rule_of_the_spec_once() {
         let ids: Vec<&str> = catalogue().iter().map(|r| r.id).collect();
-        assert_eq!(ids.len(), 22);
+        assert_eq!(ids.len(), 24);
         let mut unique = ids.clone();
         unique.sort_unstable();
         unique.dedup();
@@ -215,6 +226,8 @@ mod tests {
         assert_eq!(rule_info("T3-BALANCE").map(|r| r.severity), Some(Error));
         assert_eq!(rule_info("P-TEXT-DAMAGE").map(|r| r.severity), Some(Info));
         assert!(rule_info("X-IN-FORCE").is_some_and(|r| r.needs_previous));
+        assert!(rule_info("X-SPIKE").is_some_and(|r| r.needs_previous && r.severity == Warning));
+        assert_eq!(rule_info("C-RANGE").map(|r| r.severity), Some(Error));
         assert!(rule_rank("S-SECTION") < rule_rank("P-TEXT-DAMAGE"));
     }
 }

@@ -1,9 +1,10 @@
-//! The cell rules: C-BLANK, C-PLACEHOLDER, C-AMBIGUOUS, C-NEGATIVE, C-NOT-INTEGER — what is
-//! wrong with one cell, whatever the others hold.
+//! The cell rules: C-BLANK, C-PLACEHOLDER, C-AMBIGUOUS, C-NEGATIVE, C-NOT-INTEGER, C-RANGE —
+//! what is wrong with one cell, whatever the others hold.
 
 use crate::eval::effective_template;
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_id, cell_label, column_label, row_label, row_spec, table_name};
+use gongkai_model::cell::MAX_FRACTION_DIGITS;
 use gongkai_model::schema::{RowSpec, TableId, Template, ValueKind};
 use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Observed, Report, Severity};
 
@@ -99,6 +100,42 @@ fn one_cell(
                 )
                 .expected_actual(None, Some(Observed::Number(v)))));
             }
+        }
+        CellState::Invalid => {
+            let k = kind(spec, column);
+            let (limit_zh, limit_en) = match k {
+                ValueKind::Amount => (
+                    format!(
+                        "金额最多 {} 位整数、{} 位小数",
+                        k.max_integer_digits(),
+                        MAX_FRACTION_DIGITS
+                    ),
+                    format!(
+                        "an amount has at most {} integer and {} decimal digits",
+                        k.max_integer_digits(),
+                        MAX_FRACTION_DIGITS
+                    ),
+                ),
+                ValueKind::Count | ValueKind::SignedCount => (
+                    format!("件数最多 {} 位", k.max_integer_digits()),
+                    format!("a count has at most {} digits", k.max_integer_digits()),
+                ),
+            };
+            out.push_table(at(finding(
+                "C-RANGE",
+                Severity::Error,
+                format!(
+                    "{}的数字“{}”超出范围（{limit_zh}），不参与任何计算。",
+                    label(),
+                    cell.text
+                ),
+                format!(
+                    "{} holds {:?}, out of range ({limit_en}); left out of every sum",
+                    id(),
+                    cell.text
+                ),
+            )
+            .expected_actual(None, Some(Observed::Text(cell.text.clone())))));
         }
         // Ambiguous cells are reported by run below; missing ones by S-TABLE-INCOMPLETE.
         CellState::Ambiguous | CellState::Missing => {}

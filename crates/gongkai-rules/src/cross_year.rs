@@ -1,7 +1,8 @@
 //! The cross-year rules, which need the same agency's report of the previous year:
 //! X-CARRY-OVER (this year's 上年结转 = last year's 结转下年度), X-IN-FORCE (F2021: 现行有效件数
 //! = last year's + 本年制发 − 本年废止), X-PREVIOUS (F2019: 上一年项目数量 = last year's
-//! 上一年项目数量 + 本年增/减).
+//! 上一年项目数量 + 本年增/减), X-SPIKE (a count that changed more than fivefold, both values
+//! at least 20).
 //!
 //! When the two reports cannot be compared this way (not consecutive years, a version without
 //! the columns) the finding is *info*: nothing is wrong with either report. When cells are
@@ -10,8 +11,8 @@
 use crate::eval::{Unusable, describe_cells, effective_template, value};
 use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_label, table_name};
-use gongkai_model::schema::{T3_COLUMNS, TableId, Template};
-use gongkai_model::{CellRef, Decimal, Observed, Report, Severity};
+use gongkai_model::schema::{self, T3_COLUMNS, TableId, Template, ValueKind};
+use gongkai_model::{CellRef, CellState, Decimal, Observed, Report, Severity};
 
 /// Which report an unusable cell belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,7 @@ pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
     }
     let prev_template = effective_template(previous);
     carry_over(report, previous, template, out);
+    spike(report, previous, template, prev_template, out);
     match template {
         Template::F2021 | Template::Mixed => {
             in_force(report, previous, template, prev_template, out)
@@ -75,13 +77,13 @@ pub(crate) fn check(report: &Report, previous: &Report, out: &mut Findings) {
 
 fn applicable_rules(template: Template) -> Vec<&'static str> {
     match template {
-        Template::F2019 => vec!["X-CARRY-OVER", "X-PREVIOUS"],
-        _ => vec!["X-CARRY-OVER", "X-IN-FORCE"],
+        Template::F2019 => vec!["X-SPIKE", "X-CARRY-OVER", "X-PREVIOUS"],
+        _ => vec!["X-SPIKE", "X-CARRY-OVER", "X-IN-FORCE"],
     }
 }
 
 fn rule_table(rule: &str) -> TableId {
-    if rule == "X-CARRY-OVER" {
+    if rule == "X-CARRY-OVER" || rule == "X-SPIKE" {
         TableId::T3
     } else {
         TableId::T2
@@ -120,6 +122,104 @@ fn carry_over(report: &Report, previous: &Report, template: Template, out: &mut 
     emit("X-CARRY-OVER", template, outcome, out);
 }
 
+/// X-SPIKE: the smaller of two values this large, times this, is still below the larger.
+const SPIKE_FACTOR: u32 = 5;
+/// X-SPIKE: both values must be at least this; small counts swing by chance (3 to 16).
+const SPIKE_FLOOR: u32 = 20;
+
+/// X-SPIKE: every count cell (not the signed F2019 change, not amounts) that both versions of
+/// the two reports have, compared. Whether a cell spiked is decided without the other value
+/// when one value is usable and below the floor; otherwise an unusable value on either side
+/// makes the cell one the rule could not evaluate.
+fn spike(
+    report: &Report,
+    previous: &Report,
+    template: Template,
+    prev_template: Option<Template>,
+    out: &mut Findings,
+) {
+    let Some(prev_template) = prev_template else {
+        return;
+    };
+    let floor = Decimal::from(SPIKE_FLOOR);
+    let factor = Decimal::from(SPIKE_FACTOR);
+    let mut blocked: Vec<(Which, Unusable<'static>)> = Vec::new();
+    for table in TableId::ALL {
+        for spec in schema::rows(template, table) {
+            let Some(prev_spec) = schema::row(prev_template, table, spec.key) else {
+                continue;
+            };
+            for column in spec.columns {
+                let comparable = column.kind == ValueKind::Count
+                    && prev_spec
+                        .column(column.key)
+                        .is_some_and(|c| c.kind == ValueKind::Count);
+                if !comparable {
+                    continue;
+                }
+                let this = value(report, table, spec.key, column.key);
+                let prev = value(previous, table, spec.key, column.key);
+                let (now, before) = match (this, prev) {
+                    (Ok(now), Ok(before)) => (now, before),
+                    // One value under the floor: no spike, whatever the other is.
+                    (Ok(v), Err(_)) | (Err(_), Ok(v)) if v < floor => continue,
+                    (this, prev) => {
+                        blocked.extend(this.err().map(|u| (Which::This, u)));
+                        blocked.extend(prev.err().map(|u| (Which::Previous, u)));
+                        continue;
+                    }
+                };
+                if now < floor || before < floor {
+                    continue;
+                }
+                let (Some(now_times), Some(before_times)) =
+                    (now.checked_mul(factor), before.checked_mul(factor))
+                else {
+                    continue;
+                };
+                let (up, down) = (now > before_times, before > now_times);
+                if !(up || down) {
+                    continue;
+                }
+                let label = cell_label(template, table, spec.key, column.key);
+                let (direction_zh, direction_en) = if up {
+                    ("增加", "up")
+                } else {
+                    ("减少", "down")
+                };
+                out.push_table(
+                    finding(
+                        "X-SPIKE",
+                        Severity::Warning,
+                        format!(
+                            "{label}为 {now}，上一年度报告为 {before}，{direction_zh}超过 {SPIKE_FACTOR} 倍，请核实是否填错。"
+                        ),
+                        format!(
+                            "{table} {}/{} is {now}, the previous report has {before}: more than {SPIKE_FACTOR}-fold {direction_en}",
+                            spec.key, column.key
+                        ),
+                    )
+                    .at(table, Some(spec.key), Some(column.key))
+                    .expected_actual(
+                        Some(Observed::Number(before)),
+                        Some(Observed::Number(now)),
+                    )
+                    .with_cells(vec![cell_ref(table, spec.key, column.key)]),
+                );
+            }
+        }
+    }
+    emit(
+        "X-SPIKE",
+        template,
+        Outcome {
+            comparisons: Vec::new(),
+            blocked,
+        },
+        out,
+    );
+}
+
 fn in_force(
     report: &Report,
     previous: &Report,
@@ -146,7 +246,18 @@ fn in_force(
         let cells = ["issued", "repealed", "in_force"].map(|c| value(report, TableId::T2, row, c));
         match (prev, cells) {
             (Ok(before), [Ok(issued), Ok(repealed), Ok(printed)]) => {
-                let expected = before + issued - repealed;
+                let Some(expected) = before
+                    .checked_add(issued)
+                    .and_then(|v| v.checked_sub(repealed))
+                else {
+                    outcome
+                        .blocked
+                        .push((Which::Previous, out_of_range(row, "in_force")));
+                    outcome.blocked.extend(
+                        ["issued", "repealed"].map(|c| (Which::This, out_of_range(row, c))),
+                    );
+                    continue;
+                };
                 outcome.comparisons.push(Comparison {
                     table: TableId::T2,
                     row,
@@ -206,7 +317,12 @@ fn previous_items(
         let printed = value(report, TableId::T2, row, "previous");
         match (before, change, printed) {
             (Ok(before), Ok(change), Ok(printed)) => {
-                let expected = before + change;
+                let Some(expected) = before.checked_add(change) else {
+                    outcome.blocked.extend(
+                        ["previous", "change"].map(|c| (Which::Previous, out_of_range(row, c))),
+                    );
+                    continue;
+                };
                 outcome.comparisons.push(Comparison {
                     table: TableId::T2,
                     row,
@@ -232,6 +348,17 @@ fn previous_items(
         }
     }
     emit("X-PREVIOUS", Template::F2019, outcome, out);
+}
+
+/// A t2 cell whose value took part in a computation that overflowed (never for values within
+/// §9's range, which is all the reader lets through).
+fn out_of_range(row: &'static str, column: &'static str) -> Unusable<'static> {
+    Unusable {
+        table: TableId::T2,
+        row,
+        column,
+        state: Some(CellState::Invalid),
+    }
 }
 
 fn emit(rule: &'static str, template: Template, outcome: Outcome, out: &mut Findings) {

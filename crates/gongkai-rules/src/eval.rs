@@ -102,6 +102,28 @@ pub(crate) fn values_in<'a>(
     if bad.is_empty() { Ok(ok) } else { Err(bad) }
 }
 
+/// The exact sum of `terms`, `None` if it would overflow a [`Decimal`]. Usable values lie
+/// within §9's range ([`Cell::usable`]), so a sum of a table's cells never does; the rules
+/// still never add unchecked, and treat an overflow as cells they could not use.
+pub(crate) fn checked_sum(terms: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    terms
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, v| sum.checked_add(v))
+}
+
+/// The cells of a computation that overflowed, as cells the rule could not use.
+pub(crate) fn overflowed<'a>(table: TableId, cells: &[(&'a str, &'a str)]) -> Vec<Unusable<'a>> {
+    cells
+        .iter()
+        .map(|&(row, column)| Unusable {
+            table,
+            row,
+            column,
+            state: Some(CellState::Invalid),
+        })
+        .collect()
+}
+
 /// True when the source does not contain the row at all (absent, or every cell `missing`).
 pub(crate) fn row_absent(report: &Report, table: TableId, row: &str) -> bool {
     report

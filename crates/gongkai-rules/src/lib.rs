@@ -58,7 +58,7 @@ use gongkai_model::{Finding, Report, Template};
 
 /// The version of this rule set, stored with every finding in the archive. Bump it whenever a
 /// rule's outcome for some report changes.
-pub const RULES_VERSION: &str = "2026.11.1";
+pub const RULES_VERSION: &str = "2026.12.1";
 
 /// Every §6 rule that needs no archive, findings in the documented stable order.
 pub fn check(report: &Report) -> Vec<Finding> {
@@ -91,7 +91,7 @@ pub fn check(report: &Report) -> Vec<Finding> {
     out.into_sorted()
 }
 
-/// The cross-year rules (X-CARRY-OVER, X-IN-FORCE, X-PREVIOUS) of `report` against the same
+/// The cross-year rules (X-SPIKE, X-CARRY-OVER, X-IN-FORCE, X-PREVIOUS) of `report` against the same
 /// agency's report of the previous year, in the same order as [`check`].
 pub fn check_against_previous(report: &Report, previous: &Report) -> Vec<Finding> {
     let mut out = findings::Findings::default();

@@ -172,8 +172,7 @@ fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable
     let sum_t4 = |row| -> Option<Decimal> {
         ["upheld", "corrected", "other", "pending"]
             .iter()
-            .map(|c| t4(row, c).ok())
-            .sum()
+            .try_fold(Decimal::ZERO, |sum, c| sum.checked_add(t4(row, c).ok()?))
     };
     let one = |row: &'static str, table: TableId, v: Decimal| TableFigure {
         main: v,
@@ -185,8 +184,8 @@ fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable
         Kind::Received => {
             let new = t3("new_received").map_err(|e| vec![e])?;
             let mut f = one("new_received", TableId::T3, new);
-            if let Ok(over) = t3("carried_over") {
-                f.accepted.push(new + over);
+            if let Some(both) = t3("carried_over").ok().and_then(|o| new.checked_add(o)) {
+                f.accepted.push(both);
             }
             Ok(f)
         }
@@ -218,15 +217,26 @@ fn table_figure(report: &Report, kind: Kind) -> Result<TableFigure, Vec<Unusable
                 (Ok(d), Ok(a)) => (d, a),
                 (d, a) => return Err(d.err().into_iter().chain(a.err()).collect()),
             };
-            let mut f = one("litigation_direct", TableId::T4, direct + after);
+            let both = direct.checked_add(after).ok_or_else(|| {
+                ["litigation_direct", "litigation_after_review"]
+                    .map(|row| Unusable {
+                        table: TableId::T4,
+                        row,
+                        column: "total",
+                        state: Some(gongkai_model::CellState::Invalid),
+                    })
+                    .to_vec()
+            })?;
+            let mut f = one("litigation_direct", TableId::T4, both);
             f.cells
                 .push(cell_ref(TableId::T4, "litigation_after_review", "total"));
             f.accepted.extend([direct, after]);
             if let (Some(d), Some(a)) = (
                 sum_t4("litigation_direct"),
                 sum_t4("litigation_after_review"),
-            ) {
-                f.accepted.push(d + a);
+            ) && let Some(both) = d.checked_add(a)
+            {
+                f.accepted.push(both);
             }
             Ok(f)
         }

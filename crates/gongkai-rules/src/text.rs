@@ -1,8 +1,8 @@
 //! Small text helpers for the prose rules: compacting the line-wrapped prose of PDFs, splitting
 //! sentences and clauses, reading the figures and years written in it.
 
-use gongkai_model::Decimal;
 use gongkai_model::text::{utf8_len, whitespace_len};
+use gongkai_model::{Decimal, ValueKind};
 use std::str::FromStr;
 
 /// Removes whitespace (PDF text wraps lines anywhere, `2024 年` has spaces), except a single
@@ -158,7 +158,10 @@ fn figures_before(s: &str, from: usize, at: usize, out: &mut Vec<Figure>) {
             } else {
                 Decimal::from_str(printed)
             };
-            if let Ok(value) = value {
+            // A figure longer than any count (§9) is not a number of requests.
+            if let Ok(value) = value
+                && ValueKind::Count.holds(value)
+            {
                 out.push(Figure {
                     value,
                     start,
@@ -293,7 +296,9 @@ mod tests {
                 } else {
                     printed.to_owned()
                 };
-                if let Ok(value) = Decimal::from_str(&printed) {
+                if let Ok(value) = Decimal::from_str(&printed)
+                    && ValueKind::Count.holds(value)
+                {
                     out.push((value.to_string(), start, j + '件'.len_utf8()));
                 }
             }

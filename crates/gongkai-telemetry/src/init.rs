@@ -22,7 +22,7 @@ pub const DEFAULT_SPAN_FILTER: &str = "warn,gongkai=debug";
 /// Why telemetry could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("RUST_LOG filter `{filter}` is invalid: {source}")]
+    #[error("RUST_LOG filter `{filter}` is invalid")]
     Filter {
         filter: String,
         #[source]
@@ -30,19 +30,19 @@ pub enum TelemetryError {
     },
     #[error("OTEL_EXPORTER_OTLP_PROTOCOL `{0}` is not supported (use `http/protobuf` or `grpc`)")]
     UnsupportedProtocol(String),
-    #[error("cannot build the OTLP span exporter for {endpoint}: {source}")]
+    #[error("cannot build the OTLP span exporter for {endpoint}")]
     Exporter {
         endpoint: String,
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
     },
-    #[error("cannot start the runtime that carries gRPC span exports: {0}")]
+    #[error("cannot start the runtime that carries gRPC span exports")]
     ExportRuntime(#[source] std::io::Error),
-    #[error("a global tracing subscriber is already installed: {0}")]
+    #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled(#[source] tracing::subscriber::SetGlobalDefaultError),
-    #[error("flushing spans on shutdown failed: {0}")]
+    #[error("flushing spans on shutdown failed")]
     Flush(#[source] opentelemetry_sdk::error::OTelSdkError),
-    #[error("cannot bind the metrics endpoint on {addr}: {source}")]
+    #[error("cannot bind the metrics endpoint on {addr}")]
     MetricsBind {
         addr: std::net::SocketAddr,
         #[source]

@@ -6,9 +6,11 @@
 //! * [`propagation`] carries the W3C trace context through AMQP headers and gRPC metadata.
 //! * [`spans`] builds the PRODUCER / CONSUMER / SERVER spans with the semantic-convention
 //!   attributes; [`GrpcTelemetryLayer`] puts a SERVER span and metrics around each RPC.
+//! * [`error_chain`] renders an error and its causes on one line, each cause once.
 //! * [`Metrics`] is the typed Prometheus handle; [`serve_metrics`] serves `/metrics`,
 //!   `/healthz` (readiness from [`Health`]) and `/livez`.
 
+pub mod errors;
 pub mod grpc;
 pub mod init;
 pub mod logfmt;
@@ -19,6 +21,7 @@ pub mod spans;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
+pub use errors::error_chain;
 pub use grpc::GrpcTelemetryLayer;
 pub use init::{TelemetryError, TelemetryGuard, init};
 pub use metrics::{Health, InFlightGuard, Metrics, Outcome, Stage};

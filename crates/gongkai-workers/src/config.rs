@@ -1,6 +1,6 @@
 //! The workers' settings: flags with environment fallbacks (`AMQP_URL`, `DATABASE_URL`,
-//! `BLOB_STORE`, `PREFETCH`, `METRICS_ADDR`), shared by the three worker binaries; `gongkai up`
-//! builds a [`WorkerConfig`] directly.
+//! `BLOB_STORE`, `PREFETCH`, `METRICS_ADDR`, `MAX_REPORT_BYTES`), shared by the three worker
+//! binaries; `gongkai up` builds a [`WorkerConfig`] directly.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct WorkerArgs {
     /// worker's own port (parse 9465, validate 9466, archive 9467).
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<MetricsAddr>,
+    /// The largest report the parse stage reads, in bytes (the gateway's limit too); a larger
+    /// one is marked FAILED with the limit named.
+    #[arg(long, env = "MAX_REPORT_BYTES", default_value_t = gongkai_engine::MAX_INPUT_BYTES)]
+    pub max_report_bytes: usize,
 }
 
 /// What a worker needs to run.
@@ -74,6 +78,8 @@ pub struct WorkerConfig {
     pub drain_timeout: Duration,
     /// Readiness (`/healthz`) to keep in step with the broker connection and the database.
     pub health: Option<gongkai_telemetry::Health>,
+    /// `MAX_REPORT_BYTES`: the parse stage refuses larger documents.
+    pub max_report_bytes: usize,
 }
 
 impl WorkerConfig {
@@ -89,6 +95,7 @@ impl WorkerConfig {
             test_hold: None,
             drain_timeout: Duration::from_secs(60),
             health: None,
+            max_report_bytes: gongkai_engine::MAX_INPUT_BYTES,
         }
     }
 
@@ -102,6 +109,7 @@ impl WorkerConfig {
             None => Some(default_metrics_addr),
         };
         config.test_hold = test_hold_from_env();
+        config.max_report_bytes = args.max_report_bytes;
         config
     }
 }

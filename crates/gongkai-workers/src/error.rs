@@ -3,12 +3,12 @@
 /// A worker's fatal error (transient failures while running are retried, not returned).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("cannot open the archive: {0}")]
+    #[error("cannot open the archive")]
     Archive(#[source] gongkai_archive::ArchiveError),
-    #[error("cannot open the blob store: {0}")]
+    #[error("cannot open the blob store")]
     Blob(#[source] gongkai_blob::BlobError),
-    #[error("the broker: {0}")]
+    #[error("the broker failed")]
     Queue(#[from] gongkai_queue::QueueError),
-    #[error("cannot serve metrics: {0}")]
+    #[error("cannot serve metrics")]
     Metrics(#[source] gongkai_telemetry::TelemetryError),
 }

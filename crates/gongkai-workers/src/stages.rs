@@ -55,6 +55,8 @@ pub struct StageContext {
     pub archive: Archive,
     pub blobs: BlobStore,
     pub metrics: Option<Metrics>,
+    /// `MAX_REPORT_BYTES`: a larger document is a FAILED report naming the limit.
+    pub max_report_bytes: usize,
 }
 
 fn metric_stage(stage: Stage) -> MetricStage {
@@ -91,19 +93,21 @@ fn from_archive(error: ArchiveError) -> Step {
             Step::Permanent(format!("report {report_id} is not in the archive"))
         }
         ArchiveError::Corrupt { .. } | ArchiveError::InvalidArgument(_) => {
-            Step::Permanent(error.to_string())
+            Step::Permanent(gongkai_telemetry::error_chain(&error))
         }
         // Unavailable, and database errors that may be passing (a deadlock, a restart):
         // retried, and after the attempts are used up, dead-lettered.
-        other => Step::Transient(other.to_string()),
+        other => Step::Transient(gongkai_telemetry::error_chain(&other)),
     }
 }
 
 fn from_blob(error: BlobError) -> Step {
     match error {
-        BlobError::Storage { .. } | BlobError::Config { .. } => Step::Transient(error.to_string()),
+        BlobError::Storage { .. } | BlobError::Config { .. } => {
+            Step::Transient(gongkai_telemetry::error_chain(&error))
+        }
         BlobError::NotFound { .. } | BlobError::InvalidKey { .. } | BlobError::Corrupt { .. } => {
-            Step::Permanent(error.to_string())
+            Step::Permanent(gongkai_telemetry::error_chain(&error))
         }
     }
 }
@@ -216,7 +220,7 @@ impl StageContext {
         publisher
             .publish(stage, &incoming.message.for_next_stage(), headers)
             .await
-            .map_err(|e| Step::Transient(e.to_string()))?;
+            .map_err(|e| Step::Transient(gongkai_telemetry::error_chain(&e)))?;
         if let Some(metrics) = &self.metrics {
             metrics.published(stage.as_str());
         }
@@ -257,7 +261,11 @@ impl StageContext {
         {
             Ok(bytes) => bytes,
             Err(error @ (BlobError::NotFound { .. } | BlobError::Corrupt { .. })) => {
-                let reason = format!("无法取得报告文件（{}）：{error}", message.blob_key);
+                let reason = format!(
+                    "无法取得报告文件（{}）：{}",
+                    message.blob_key,
+                    gongkai_telemetry::error_chain(&error)
+                );
                 return self.fail_report(Stage::Parse, message, run, &reason).await;
             }
             Err(error) => return from_blob(error),
@@ -266,11 +274,21 @@ impl StageContext {
         // In the consumer span, so that the steps nest under it.
         let consumer = tracing::Span::current();
         let size = bytes.len();
+        let limit = self.max_report_bytes;
+        if size > limit {
+            // Refused before any work, as the gateway would have: a configuration that lets
+            // the gateway take more than the workers read ends here, saying why.
+            let error = gongkai_engine::ReadError::TooLarge { size, limit };
+            let reason = format!(
+                "无法读取报告：{}（{error}，MAX_REPORT_BYTES）",
+                error.message_zh()
+            );
+            return self.fail_report(Stage::Parse, message, run, &reason).await;
+        }
         let read_report = move || {
             consumer.in_scope(|| {
-                let document = gongkai_telemetry::step_span("decode").in_scope(|| {
-                    gongkai_engine::read_format(&bytes, &filename, gongkai_engine::MAX_INPUT_BYTES)
-                })?;
+                let document = gongkai_telemetry::step_span("decode")
+                    .in_scope(|| gongkai_engine::read_format(&bytes, &filename, limit))?;
                 // Section location, metadata, template and table reading.
                 let report = gongkai_telemetry::step_span("read_document")
                     .in_scope(|| gongkai_engine::read_document(&document));
@@ -295,7 +313,7 @@ impl StageContext {
         let (source, report) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
-                let reason = format!("无法读取报告：{error}");
+                let reason = format!("无法读取报告：{}", error.message_en());
                 return self.fail_report(Stage::Parse, message, run, &reason).await;
             }
             Err(panicked) => {
@@ -593,5 +611,6 @@ pub async fn open_context(
         archive,
         blobs,
         metrics,
+        max_report_bytes: config.max_report_bytes,
     })
 }

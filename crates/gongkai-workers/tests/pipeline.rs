@@ -267,3 +267,44 @@ async fn a_transient_failure_is_retried_after_a_delay_and_then_succeeds() {
     );
     assert_queues_empty(&pipeline).await;
 }
+
+#[tokio::test]
+async fn the_parse_stage_refuses_a_report_over_max_report_bytes_naming_the_limit() {
+    let large_bytes = sample_file("yunxi-2023.txt");
+    let limit = large_bytes.len() - 1;
+    let pipeline = TestPipeline::start("limit").await.unwrap();
+    let mut config = pipeline.worker_config();
+    config.max_report_bytes = limit;
+    let workers: Vec<_> = Stage::ALL
+        .into_iter()
+        .map(|stage| pipeline.spawn_worker(stage, config.clone()))
+        .collect();
+    let large = pipeline
+        .submit(large_bytes, "yunxi-2023.txt")
+        .await
+        .unwrap();
+    // A report within the limit is read as before.
+    let small_bytes = sample_file(SAMPLE);
+    assert!(small_bytes.len() <= limit);
+    let small = pipeline.submit(small_bytes, SAMPLE).await.unwrap();
+    pipeline
+        .wait_final(&[large.report_id, small.report_id], Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let failed = pipeline.archive.get_report(large.report_id).await.unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.failure_stage, Some(ArchiveStage::Parse));
+    let reason = failed.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!("{limit} 字节")) && reason.contains("MAX_REPORT_BYTES"),
+        "{reason}"
+    );
+    let archived = pipeline.archive.get_report(small.report_id).await.unwrap();
+    assert_eq!(archived.status, Status::Archived);
+
+    for worker in workers {
+        worker.stop(Duration::from_secs(30)).await.unwrap();
+    }
+    assert_queues_empty(&pipeline).await;
+}

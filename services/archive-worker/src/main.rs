@@ -33,6 +33,15 @@ async fn main() -> anyhow::Result<()> {
     if let Err(error) = telemetry.shutdown() {
         eprintln!("flushing telemetry: {error}");
     }
-    result?;
+    if let Err(error) = result {
+        // Each cause once, on one line (anyhow's report would repeat a cause that a foreign
+        // error, such as lapin's IO error, also names in its own message).
+        eprintln!(
+            "{}: {}",
+            service.name(),
+            gongkai_telemetry::error_chain(&error)
+        );
+        std::process::exit(1);
+    }
     Ok(())
 }

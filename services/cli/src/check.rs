@@ -3,14 +3,15 @@
 //! aligned tables and grouped findings, or with `--json` as the §8 object, one per line.
 //!
 //! Exit code: 0 when no report has an error finding, 1 when one has, 2 when an input could not
-//! be read at all (the reason goes to standard error in Chinese and English, naming the file).
+//! be read at all (the reason goes to standard error in Chinese and English, naming the file;
+//! with `--json` the input also gets its line, §8's error object with a stable `kind`).
 //! Every input is processed even after one fails.
 
 mod text;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use gongkai_model::CheckedReport;
+use gongkai_model::{CheckedReport, ReadFailure, Unreadable, UnreadableSource};
 use std::io::{IsTerminal as _, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -52,6 +53,15 @@ enum InputError {
 }
 
 impl InputError {
+    /// The stable identifier of §8 (`io` for a file that cannot be opened or read).
+    fn kind(&self) -> &'static str {
+        match self {
+            InputError::Io(_) => "io",
+            InputError::TooLarge { .. } => "too_large",
+            InputError::Unreadable(e) => e.kind(),
+        }
+    }
+
     /// The reason in Chinese and in English.
     fn describe(&self) -> (String, String) {
         match self {
@@ -68,7 +78,7 @@ impl InputError {
                 format!("文件超过 {limit} 字节的上限（MAX_REPORT_BYTES）"),
                 format!("larger than the limit of {limit} bytes (MAX_REPORT_BYTES)"),
             ),
-            InputError::Unreadable(e) => (e.message_zh(), e.to_string()),
+            InputError::Unreadable(e) => (e.message_zh(), e.message_en()),
         }
     }
 }
@@ -86,12 +96,46 @@ fn read_limited(reader: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
-fn read_input(file: &str, stdin_name: &str, limit: u64) -> Result<(Vec<u8>, String), InputError> {
+/// An input that could not be read, with what is known of it.
+struct Failure {
+    name: String,
+    /// The SHA-256 and size of the bytes, when they were read.
+    read: Option<(String, u64)>,
+    error: InputError,
+}
+
+impl Failure {
+    /// The §8 error object of `--json`.
+    fn to_json(&self) -> Unreadable {
+        let (message, message_en) = self.error.describe();
+        Unreadable {
+            source: UnreadableSource {
+                name: self.name.clone(),
+                sha256: self.read.as_ref().map(|(digest, _)| digest.clone()),
+                bytes: self.read.as_ref().map(|(_, size)| *size),
+            },
+            error: ReadFailure {
+                kind: self.error.kind().to_owned(),
+                message,
+                message_en,
+            },
+        }
+    }
+}
+
+/// The name recorded for `file`: its file name, or the name given for standard input.
+fn input_name(file: &str, stdin_name: &str) -> String {
     if file == "-" {
-        return Ok((
-            read_limited(std::io::stdin().lock(), limit)?,
-            stdin_name.to_owned(),
-        ));
+        return stdin_name.to_owned();
+    }
+    Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+fn read_input(file: &str, limit: u64) -> Result<Vec<u8>, InputError> {
+    if file == "-" {
+        return read_limited(std::io::stdin().lock(), limit);
     }
     let path = Path::new(file);
     if path.is_dir() {
@@ -101,19 +145,29 @@ fn read_input(file: &str, stdin_name: &str, limit: u64) -> Result<(Vec<u8>, Stri
         )));
     }
     let handle = std::fs::File::open(path).map_err(InputError::Io)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned());
-    Ok((read_limited(handle, limit)?, name))
+    read_limited(handle, limit)
 }
 
-fn check_one(file: &str, args: &CheckArgs) -> Result<CheckedReport, InputError> {
+fn check_one(file: &str, args: &CheckArgs) -> Result<CheckedReport, Failure> {
     let limit = args.max_report_bytes;
-    let (bytes, name) = read_input(file, &args.stdin_name, limit)?;
+    let name = input_name(file, &args.stdin_name);
+    let bytes = read_input(file, limit).map_err(|error| Failure {
+        name: name.clone(),
+        read: None,
+        error,
+    })?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let (source, report) =
-        gongkai_engine::read_limited(&bytes, &name, limit).map_err(InputError::Unreadable)?;
-    Ok(gongkai_engine::check_report(source, report))
+    match gongkai_engine::read_limited(&bytes, &name, limit) {
+        Ok((source, report)) => Ok(gongkai_engine::check_report(source, report)),
+        Err(error) => Err(Failure {
+            read: Some((
+                gongkai_engine::sha256_hex(&bytes),
+                u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            )),
+            name,
+            error: InputError::Unreadable(error),
+        }),
+    }
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -149,9 +203,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                         .context("writing to standard output")?;
                 }
             }
-            Err(e) => {
+            Err(failure) => {
                 unreadable = true;
-                let (zh, en) = e.describe();
+                if args.json {
+                    let line = serde_json::to_string(&failure.to_json())
+                        .context("serialising the error object")?;
+                    writeln!(out, "{line}").context("writing to standard output")?;
+                }
+                let (zh, en) = failure.error.describe();
                 out.flush().context("writing to standard output")?;
                 let (name_zh, name_en) = if file == "-" {
                     ("标准输入", "standard input")

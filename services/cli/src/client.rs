@@ -414,14 +414,9 @@ fn severity_word(code: i32) -> &'static str {
 }
 
 fn cell_state_word(code: i32) -> &'static str {
-    match v1::CellState::try_from(code).unwrap_or(v1::CellState::Unspecified) {
-        v1::CellState::Number => "number",
-        v1::CellState::Blank => "blank",
-        v1::CellState::Placeholder => "placeholder",
-        v1::CellState::Missing => "missing",
-        v1::CellState::Ambiguous => "ambiguous",
-        v1::CellState::Unspecified => "unspecified",
-    }
+    v1::CellState::try_from(code)
+        .unwrap_or(v1::CellState::Unspecified)
+        .word()
 }
 
 fn print_report(report: &v1::Report) {

@@ -70,7 +70,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gongkai: 出错 / error: {e:#}");
+            let error: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!(
+                "gongkai: 出错 / error: {}",
+                gongkai_telemetry::error_chain(error)
+            );
             ExitCode::from(2)
         }
     }

@@ -63,6 +63,7 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
     worker_config.prefetch = args.prefetch.max(1);
     worker_config.db_pool = args.worker_db_pool.max(2);
     worker_config.drain_timeout = Duration::from_secs(30);
+    worker_config.max_report_bytes = config.max_report_bytes;
     let context: StageContext =
         gongkai_workers::open_context(&worker_config, Some(metrics.clone())).await?;
 

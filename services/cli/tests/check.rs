@@ -241,8 +241,11 @@ fn unreadable_inputs_exit_two_naming_the_file_in_both_languages() {
         err.contains("cannot read") && err.contains("no-such-report.pdf"),
         "{err}"
     );
-    // The readable file was still checked.
-    assert_eq!(json_lines(&out).len(), 1);
+    // The readable file was still checked, and the unreadable one has its error line.
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["error"]["kind"], "io");
+    assert_eq!(lines[1]["source"]["name"], "yunxi-2023.txt");
 
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
     let out = gongkai_stdin(&["check", "-"], png);
@@ -346,4 +349,134 @@ fn rules_lists_the_catalogue() {
         assert!(text.contains(id), "{id}");
     }
     assert!(text.contains("T3-BALANCE          error"));
+}
+
+/// yunxi-2023 with the natural persons' 予以公开 (24) replaced by `number`.
+fn yunxi_with_granted(number: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(samples().join("yunxi-2023.txt")).expect("the sample");
+    let row = "（一）予以公开\t24\t3\t0\t1\t0\t0\t28";
+    assert!(text.contains(row), "the sample's row changed");
+    text.replace(row, &format!("（一）予以公开\t{number}\t3\t0\t1\t0\t0\t28"))
+        .into_bytes()
+}
+
+#[test]
+fn a_number_longer_than_any_count_is_an_invalid_cell_not_a_crash() {
+    // 29 digits: within a Decimal, so the sums of the rules overflowed (exit 101) before; and
+    // 40 digits, beyond a Decimal, which was read as a label.
+    for number in [
+        "12345678901234567890123456789",
+        "1234567890123456789012345678901234567890",
+    ] {
+        let out = gongkai_stdin(
+            &["check", "--json", "--stdin-name", "long.txt", "-"],
+            &yunxi_with_granted(number),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{number}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = &json_lines(&out)[0];
+        let cell = &r["report"]["tables"]["t3"]["granted"]["natural_person"];
+        assert_eq!(cell["state"], "invalid", "{cell}");
+        assert_eq!(cell["value"], Value::Null);
+        assert_eq!(cell["text"], number);
+        let range = findings(r, "C-RANGE");
+        assert_eq!(range.len(), 1, "{number}");
+        assert_eq!(range[0]["severity"], "error");
+        assert_eq!(range[0]["row"], "granted");
+        assert_eq!(range[0]["column"], "natural_person");
+        // The sums that need the cell say they could not be evaluated.
+        for rule in ["T3-RESULTS", "T3-ROW-TOTAL"] {
+            let f = findings(r, rule);
+            assert_eq!(f.len(), 1, "{rule}");
+            assert_eq!(f[0]["severity"], "warning", "{rule}");
+            assert!(
+                f[0]["message"].as_str().unwrap().starts_with("无法核验"),
+                "{rule}: {}",
+                f[0]["message"]
+            );
+        }
+    }
+    // Ten digits is still a count.
+    let out = gongkai_stdin(&["check", "--json", "-"], &yunxi_with_granted("1234567890"));
+    let r = &json_lines(&out)[0];
+    assert_eq!(
+        r["report"]["tables"]["t3"]["granted"]["natural_person"]["state"],
+        "number"
+    );
+    assert!(findings(r, "C-RANGE").is_empty());
+}
+
+#[test]
+fn every_unreadable_input_gets_its_json_line_with_a_stable_kind() {
+    let dir = std::env::temp_dir().join(format!("gongkai-check-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let empty = write("empty.txt", b"");
+    let png = write("scan.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    let binary = write("blob.txt", &[7u8; 64]);
+    let pdf = write("broken.pdf", b"%PDF-1.7\nnot really a pdf");
+    let missing = dir.join("missing.txt").to_string_lossy().into_owned();
+    let good = sample("yunxi-2023.txt");
+    let out = gongkai(&[
+        "check", "--json", &empty, &png, &good, &binary, &pdf, &missing,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 6, "{lines:#?}");
+    let kinds: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["source"]["name"].as_str().unwrap(),
+                l["error"]["kind"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("empty.txt", "empty"),
+            ("scan.png", "unsupported_format"),
+            ("yunxi-2023.txt", "-"),
+            ("blob.txt", "binary"),
+            ("broken.pdf", "damaged_pdf"),
+            ("missing.txt", "io"),
+        ]
+    );
+    let empty_line = &lines[0];
+    assert_eq!(empty_line["source"]["bytes"], 0);
+    assert_eq!(
+        empty_line["source"]["sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(empty_line["error"]["message"], "文件为空");
+    assert_eq!(empty_line["error"]["message_en"], "the input is empty");
+    assert_eq!(lines[3]["source"]["bytes"], 64);
+    // A file that could not be opened has no digest or size.
+    assert_eq!(lines[5]["source"]["sha256"], Value::Null);
+    assert_eq!(lines[5]["source"]["bytes"], Value::Null);
+    assert_eq!(lines[5]["error"]["message"], "文件不存在");
+    // The readable one is a report, with no error object.
+    assert!(lines[2].get("error").is_none() && lines[2].get("report").is_some());
+
+    let out = gongkai(&["check", "--json", "--max-report-bytes", "100", &good]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["error"]["kind"], "too_large");
+    assert!(
+        line["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("100 bytes"),
+        "{line}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -128,3 +128,42 @@ fn up_serves_submit_wait_and_stops_on_sigterm() {
     };
     assert!(status.success(), "gongkai up exited with {status}");
 }
+
+#[test]
+fn up_without_a_broker_names_the_cause_once() {
+    if !services_available() {
+        return;
+    }
+    // The database is there; the broker's port has nothing listening.
+    let db = gongkai_archive::testing::TestDatabase::new("cli_up_nobroker");
+    let blobs = tempfile::tempdir().unwrap();
+    let closed = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_gongkai"))
+        .arg("up")
+        .env(
+            "AMQP_URL",
+            format!("amqp://guest:guest@127.0.0.1:{closed}/%2f"),
+        )
+        .env("DATABASE_URL", db.url())
+        .env("BLOB_STORE", blobs.path())
+        .env("GRPC_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("METRICS_ADDR", "off")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Every step of the chain, each cause once: the context, the gateway's step, the queue's
+    // step with the broker's address, and the refusal itself.
+    assert!(err.contains("cannot start"), "{err}");
+    assert!(err.contains("cannot connect to the broker"), "{err}");
+    assert!(
+        err.contains("cannot connect to the AMQP broker at"),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_lowercase().matches("connection refused").count(),
+        1,
+        "{err}"
+    );
+}

@@ -23,13 +23,23 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let telemetry = gongkai_telemetry::init("gongkai-gateway")?;
     let result = gongkai_gateway::serve(cli.config, shutdown_signal()).await;
-    if let Err(error) = &result {
+    let failure = result
+        .as_ref()
+        .err()
+        .map(|error| gongkai_telemetry::error_chain(error));
+    if let Some(error) = &failure {
         tracing::error!(%error, "gateway failed");
     }
     if let Err(error) = telemetry.shutdown() {
         eprintln!("flushing telemetry: {error}");
     }
-    result.map_err(anyhow::Error::from)
+    if let Some(error) = failure {
+        // Each cause once, on one line (anyhow's report would repeat a cause that a foreign
+        // error, such as lapin's IO error, also names in its own message).
+        eprintln!("gongkai-gateway: {error}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -166,6 +166,9 @@ fn cell_text(cell: Option<&Cell>, flagged: Option<Severity>) -> GridCell {
             CellState::Placeholder => (format!("[{}]", c.text.trim()), Some("33")),
             CellState::Missing => ("[缺]".to_owned(), Some("31")),
             CellState::Ambiguous => ("[歧]".to_owned(), Some("35")),
+            // The printed digits are in the C-RANGE finding; a 30-digit cell would break
+            // the columns.
+            CellState::Invalid => ("[超]".to_owned(), Some("31")),
         },
     };
     match flagged {
@@ -480,7 +483,7 @@ pub(crate) fn render(c: &CheckedReport, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            p.dim("  [缺] 原文缺失  [空] 空白按 0 计  [歧] 数字串有多种拆分  [/] 等为占位符  * 有问题的单元格")
+            p.dim("  [缺] 原文缺失  [空] 空白按 0 计  [歧] 数字串有多种拆分  [超] 数字超出范围  [/] 等为占位符  * 有问题的单元格")
         );
     }
     let _ = writeln!(out);
