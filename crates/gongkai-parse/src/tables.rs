@@ -418,12 +418,29 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     None
 }
 
+/// Whether a row is t3's column header: two or more of its label cells are column labels
+/// (`自然人`, `商业企业`, …, `其他`, `总计`) or the header's group labels. The header's last
+/// label, `其他` (the organisations' other column), is followed by the blank under `总计`:
+/// read as a value row it would be `3.其他` with one blank value, and take that row's place
+/// before the real row comes.
+fn is_t3_header(s: &Split) -> bool {
+    const GROUP_LABELS: [&str; 2] = ["申请人情况", "法人或其他组织"];
+    s.labels
+        .iter()
+        .filter(|c| {
+            schema::T3_COLUMNS.iter().any(|col| col.label == c.key)
+                || GROUP_LABELS.contains(&c.key.as_str())
+        })
+        .count()
+        >= 2
+}
+
 fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
     let width = schema::T3_COLUMNS.len();
     let mut found = 0;
     for row in rows {
         let s = split(row);
-        if !s.has_values() || (s.labels.is_empty() && row.lead_key.is_empty()) {
+        if !s.has_values() || (s.labels.is_empty() && row.lead_key.is_empty()) || is_t3_header(&s) {
             continue;
         }
         let spec = match_t3(s.own_key(), specs)
