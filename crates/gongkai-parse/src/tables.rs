@@ -435,6 +435,66 @@ fn is_t3_header(s: &Split) -> bool {
         >= 2
 }
 
+/// The index in `specs` of the t3 row a label key names.
+pub(crate) fn match_t3_row(key: &str, specs: &'static [RowSpec]) -> Option<usize> {
+    let spec = match_t3(key, specs)?;
+    specs.iter().position(|s| s.key == spec.key)
+}
+
+/// A t3 row of cells as a line of [`crate::placement`]: the row its own label cells name
+/// (`None` for a row without labels, or whose labels name no row: a label torn in two), the
+/// row that the short line before it names together with its own label (the first part of a
+/// wrapped label), and its seven values. `None` for the header and for a row without exactly
+/// seven values (a row with labels keeps its last seven, as [`read_t3`] does; a bare row may
+/// be padded with blanks on either side).
+pub(crate) fn t3_row_line(row: &Row, specs: &'static [RowSpec]) -> Option<T3RowLine> {
+    let width = schema::T3_COLUMNS.len();
+    let s = split(row);
+    if !s.has_numbers() || is_t3_header(&s) {
+        return None;
+    }
+    let mut values: &[&RowCell] = &s.values;
+    while values.len() > width && values.last().is_some_and(|c| c.printed == Printed::Blank) {
+        values = &values[..values.len() - 1];
+    }
+    if s.labels.is_empty() {
+        while values.len() > width && values.first().is_some_and(|c| c.printed == Printed::Blank) {
+            values = &values[1..];
+        }
+    } else if values.len() > width {
+        values = &values[values.len() - width..];
+    }
+    if values.len() != width
+        || !values
+            .iter()
+            .any(|c| matches!(c.printed, Printed::Number { .. }))
+    {
+        return None;
+    }
+    let own = if s.labels.is_empty() {
+        None
+    } else {
+        match_t3_row(s.own_key(), specs).or_else(|| match_t3_row(&s.full_key(), specs))
+    };
+    let lead = if row.lead_key.is_empty() {
+        None
+    } else {
+        match_t3_row(&format!("{}{}", row.lead_key, s.own_key()), specs)
+    };
+    Some(T3RowLine {
+        own,
+        lead,
+        cells: values.iter().map(|c| c.to_cell()).collect(),
+    })
+}
+
+/// What [`t3_row_line`] finds in a row.
+pub(crate) struct T3RowLine {
+    pub own: Option<usize>,
+    pub lead: Option<usize>,
+    pub cells: Vec<gongkai_model::Cell>,
+}
+
 fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
     let width = schema::T3_COLUMNS.len();
     let mut found = 0;

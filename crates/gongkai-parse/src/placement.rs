@@ -1,0 +1,625 @@
+//! Placing t3 value rows that a conversion tore from their labels.
+//!
+//! PDF-to-text and PDF-to-Markdown converters keep every number of a table but not its shape:
+//! label lines stand alone, value rows (`4 0 0 0 0 0 4`) come without a label, a label is split
+//! over two lines with its values between, page numbers and single digits fall between rows,
+//! the header is repeated after a page break. What survives is the order of the value rows,
+//! and the template fixes the order of the table's rows; the identities of §6 of the spec
+//! (T3-BALANCE, T3-RESULTS) constrain which value row can be which.
+//!
+//! In section 3, a *value line* is a line of exactly seven values (numbers or placeholders, at
+//! least one number): a line of text (`4 0 0 0 0 0 4`) or a row of cells. It is *anchored* to
+//! a row when its own label names that row on the same line (`（一）予以公开 1 0 0 0 0 0 1`);
+//! a label that names no row (half of a torn label) anchors nothing. Other lines — labels,
+//! headers, page numbers, stray digits, prose — carry no values. The short line just before a
+//! value line (with the line's own label) may name a row too: such lines are anchored to it
+//! as well, unless that leaves no placement at all (label and value lines out of step, as
+//! when every label comes first), and then only their own labels anchor them. When some value
+//! line is left without an anchor, or value lines are lines of text (which the ordinary reader
+//! leaves to the reader of flattened tables), t3 is read from the value lines alone:
+//!
+//! 1. Every *placement* is enumerated: the lines go, in their printed order, to rows in the
+//!    template's order, each anchored line to its own row. When there are more lines than
+//!    rows, the surplus is left out (as stray lines); otherwise every line is placed and the
+//!    rows left over stay `missing`.
+//! 2. The identities decide between placements as `gongkai-digits` decides between decodings:
+//!    T3-BALANCE for each column, then T3-RESULTS for each column, in that order; an identity
+//!    is admitted when some remaining placement satisfies it (every cell it names placed and
+//!    a number, and the sums equal), and then only the placements that satisfy it remain. An
+//!    identity no placement satisfies — the published numbers break it, or cannot show it —
+//!    decides nothing, so no placement is chosen for making a broken rule hold. T3-ROW-TOTAL
+//!    is a property of each line wherever it is placed and cannot tell placements apart.
+//! 3. A row that every remaining placement fills with the same cells is read; the others are
+//!    `ambiguous` column by column, with every value the column takes as candidates (a row
+//!    filled in one remaining placement and left out in another is ambiguous too), and each
+//!    such row is an [`Ambiguity`] listing its candidate lines, reported as `C-AMBIGUOUS`.
+//!
+//! The search is bounded: at most [`MAX_VALUE_LINES`] lines, [`MAX_PLACEMENT_STEPS`] steps and
+//! [`MAX_PLACEMENTS`] placements. Beyond any of them the placement is too many to enumerate:
+//! the rows no anchored line fixes are `ambiguous` without candidates, under one
+//! [`Ambiguity`] with no decodings. When no placement fits at all (the anchors contradict the
+//! template's order), nothing is placed and the table stays as the ordinary reader read it.
+
+use crate::items::Item;
+use crate::number::{Printed, classify, read_cell};
+use crate::sections::Heading;
+use gongkai_model::report::empty_table;
+use gongkai_model::schema::{self, RowSpec};
+use gongkai_model::{Ambiguity, Cell, Decimal, Position, Table, TableId, Template};
+
+/// The most placements listed before a table is too many to enumerate.
+pub const MAX_PLACEMENTS: usize = 4096;
+/// The most search steps (one per line tried at a row) spent placing one table.
+pub const MAX_PLACEMENT_STEPS: usize = 200_000;
+/// The most value lines placed: a real t3 has 25 rows; a section with more than this many
+/// lines of seven numbers is too many to enumerate without being searched (which also bounds
+/// the memory its lines take and the depth of the search).
+pub const MAX_VALUE_LINES: usize = 128;
+
+/// A line of section 3 that carries one row's seven values.
+#[derive(Debug, Clone)]
+struct Line {
+    /// The row its own label names, when it has one.
+    anchor: Option<usize>,
+    /// The row named by the short line before it (with its own label, if any): the first
+    /// part of a wrapped label, or a label line standing alone.
+    lead: Option<usize>,
+    cells: Vec<Cell>,
+    /// A line of text, not a row of cells: the ordinary reader leaves it to the reader of
+    /// flattened tables, which takes the numbers after each label.
+    in_text: bool,
+    /// As printed, for the ambiguity's listing.
+    text: String,
+    position: Option<Position>,
+}
+
+/// What placing found, before it becomes a table.
+#[derive(Debug, PartialEq, Eq)]
+enum Search {
+    /// Every placement, each the line index per row (`None`: the row is left out).
+    Found(Vec<Vec<Option<usize>>>),
+    TooMany,
+}
+
+/// t3 of `template` read from the value lines of section 3, with the rows that stay
+/// ambiguous; `None` when there is nothing to place (every value line is a row of cells named
+/// by a label, which the ordinary reader has read) or no placement fits.
+pub fn place_t3(
+    items: &[Item],
+    headings: &[Heading],
+    template: Template,
+) -> Option<(Table, Vec<Ambiguity>)> {
+    if !matches!(template, Template::F2019 | Template::F2021) {
+        return None;
+    }
+    let specs = schema::rows(template, TableId::T3);
+    let lines = value_lines(items, headings, specs)?;
+    // Lines named by the label line before them are anchored too, unless that makes every
+    // placement impossible (label lines and value lines out of step, as when every label
+    // comes first): then only the lines' own labels anchor them.
+    let led: Vec<Line> = lines
+        .iter()
+        .map(|l| Line {
+            anchor: l.anchor.or(l.lead),
+            ..l.clone()
+        })
+        .collect();
+    if !led.iter().any(|l| l.anchor.is_none() || l.in_text) {
+        // Every line is a row of cells named by a label: the ordinary reader has read them.
+        return None;
+    }
+    let placeable = |lines: &[Line]| match search(lines, specs.len()) {
+        Some(Search::Found(found)) if found.is_empty() => None,
+        other => other,
+    };
+    let (lines, search) = match placeable(&led) {
+        Some(search) => (led, search),
+        None => (lines.clone(), placeable(&lines)?),
+    };
+    Some(build(template, specs, &lines, search))
+}
+
+/// The value and anchored lines of section 3, in printed order.
+fn value_lines(
+    items: &[Item],
+    headings: &[Heading],
+    specs: &'static [RowSpec],
+) -> Option<Vec<Line>> {
+    let start = headings.iter().find(|h| h.number == 3)?.item;
+    let end = headings
+        .iter()
+        .find(|h| h.number > 3)
+        .map_or(items.len(), |h| h.item);
+    let mut lines = Vec::new();
+    let mut previous: Option<&Item> = None;
+    for item in items.get(start + 1..end)? {
+        let lead_key = match previous {
+            Some(Item::Text(t)) if t.text.chars().count() <= crate::items::MAX_LEAD_CHARS => {
+                crate::normalize::label_key(&t.text)
+            }
+            _ => String::new(),
+        };
+        previous = Some(item);
+        let line = match item {
+            Item::Text(t) => text_line(&t.text, t.position.as_ref(), &lead_key, specs),
+            Item::Row(row) => crate::tables::t3_row_line(row, specs).map(|found| {
+                let text = row
+                    .cells
+                    .iter()
+                    .map(|c| c.raw)
+                    .filter(|raw| !raw.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let position = row.cells.first().and_then(|c| c.position.clone());
+                Line {
+                    anchor: found.own,
+                    lead: found.lead,
+                    cells: found.cells,
+                    in_text: false,
+                    text,
+                    position,
+                }
+            }),
+        };
+        lines.extend(line);
+        if lines.len() > MAX_VALUE_LINES {
+            break;
+        }
+    }
+    Some(lines)
+}
+
+/// A text line of seven values, or of a label and seven values: `4 0 0 0 0 0 4`,
+/// `（一）予以公开 1 0 0 0 0 0 1`.
+fn text_line(
+    text: &str,
+    position: Option<&Position>,
+    lead_key: &str,
+    specs: &'static [RowSpec],
+) -> Option<Line> {
+    let width = schema::T3_COLUMNS.len();
+    let tokens: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
+        .collect();
+    if tokens.len() < width {
+        return None;
+    }
+    let (head, values) = tokens.split_at(tokens.len() - width);
+    let printed: Vec<Printed> = values.iter().map(|(_, t)| classify(t)).collect();
+    if printed
+        .iter()
+        .any(|p| matches!(p, Printed::Text | Printed::Blank))
+        || !printed.iter().any(|p| matches!(p, Printed::Number { .. }))
+    {
+        return None;
+    }
+    let label = if head.is_empty() {
+        String::new()
+    } else {
+        // The label is what precedes the values, and ends in words (not a number of a longer
+        // run of values).
+        let (_, last) = head.last()?;
+        if !matches!(classify(last), Printed::Text) {
+            return None;
+        }
+        crate::normalize::label_key(&text[..values.first()?.0])
+    };
+    // A label that names no row (half of a label torn in two) fixes nothing.
+    let anchor = if label.is_empty() {
+        None
+    } else {
+        crate::tables::match_t3_row(&label, specs)
+    };
+    let lead = if lead_key.is_empty() {
+        None
+    } else {
+        crate::tables::match_t3_row(&format!("{lead_key}{label}"), specs)
+    };
+    let cells = values
+        .iter()
+        .map(|(offset, token)| {
+            let position = match position {
+                Some(Position::Line { line, column }) => Some(Position::Line {
+                    line: *line,
+                    column: column.saturating_add(
+                        u32::try_from(text[..*offset].chars().count()).unwrap_or(u32::MAX),
+                    ),
+                }),
+                other => other.cloned(),
+            };
+            read_cell(token, position)
+        })
+        .collect();
+    Some(Line {
+        anchor,
+        lead,
+        cells,
+        in_text: true,
+        text: text.trim().to_owned(),
+        position: position.cloned(),
+    })
+}
+
+/// Every placement of `lines` into `rows` rows in order; `None` when the anchored lines
+/// contradict the order (an anchor at or before an earlier one).
+fn search(lines: &[Line], rows: usize) -> Option<Search> {
+    if lines.len() > MAX_VALUE_LINES {
+        return Some(Search::TooMany);
+    }
+    let anchors: Vec<usize> = lines.iter().filter_map(|l| l.anchor).collect();
+    if anchors.windows(2).any(|w| w[1] <= w[0]) || anchors.iter().any(|&a| a >= rows) {
+        return None;
+    }
+    // For each line: the row of the next anchored line at or after it (or `rows`), and how
+    // many value lines lie between it (included) and that anchor.
+    let mut bound = vec![rows; lines.len() + 1];
+    let mut free_before_bound = vec![0usize; lines.len() + 1];
+    for i in (0..lines.len()).rev() {
+        match lines[i].anchor {
+            Some(a) => {
+                bound[i] = a;
+                free_before_bound[i] = 0;
+            }
+            None => {
+                bound[i] = bound[i + 1];
+                free_before_bound[i] = free_before_bound[i + 1] + 1;
+            }
+        }
+    }
+    let mut state = State {
+        lines,
+        bound,
+        free_before_bound,
+        steps: 0,
+        current: vec![None; rows],
+        found: Vec::new(),
+        too_many: false,
+    };
+    let skips = lines.len().saturating_sub(rows);
+    state.visit(0, 0, skips);
+    Some(if state.too_many {
+        Search::TooMany
+    } else {
+        Search::Found(state.found)
+    })
+}
+
+struct State<'a> {
+    lines: &'a [Line],
+    bound: Vec<usize>,
+    free_before_bound: Vec<usize>,
+    steps: usize,
+    /// The line placed at each row so far.
+    current: Vec<Option<usize>>,
+    found: Vec<Vec<Option<usize>>>,
+    too_many: bool,
+}
+
+impl State<'_> {
+    /// Places line `index` and the ones after it at rows from `next` on, leaving out at most
+    /// `skips` value lines.
+    fn visit(&mut self, index: usize, next: usize, skips: usize) {
+        if self.too_many {
+            return;
+        }
+        self.steps += 1;
+        if self.steps > MAX_PLACEMENT_STEPS {
+            self.too_many = true;
+            return;
+        }
+        let Some(line) = self.lines.get(index) else {
+            if skips == 0 {
+                if self.found.len() >= MAX_PLACEMENTS {
+                    self.too_many = true;
+                } else {
+                    self.found.push(self.current.clone());
+                }
+            }
+            return;
+        };
+        if let Some(row) = line.anchor {
+            if row >= next {
+                self.current[row] = Some(index);
+                self.visit(index + 1, row + 1, skips);
+                self.current[row] = None;
+            }
+            return;
+        }
+        if skips > 0 {
+            self.visit(index + 1, next, skips - 1);
+        }
+        // The value lines after this one up to the next anchor need rows before it, less
+        // those that may be left out.
+        let after = self.free_before_bound[index]
+            .saturating_sub(1)
+            .saturating_sub(skips);
+        let bound = self.bound[index];
+        let mut row = next;
+        while row < bound && bound - row > after {
+            self.current[row] = Some(index);
+            self.visit(index + 1, row + 1, skips);
+            self.current[row] = None;
+            if self.too_many {
+                return;
+            }
+            row += 1;
+        }
+    }
+}
+
+/// The identities that decide between placements, as `(sign, row key)` terms per column, in
+/// the order they are admitted: T3-BALANCE for each column, then T3-RESULTS for each column.
+fn identities(template: Template, specs: &[RowSpec]) -> Vec<(usize, Vec<(bool, usize)>)> {
+    let index = |key: &str| specs.iter().position(|s| s.key == key);
+    let mut out = Vec::new();
+    let columns = schema::T3_COLUMNS.len();
+    if let (Some(new), Some(carried), Some(total), Some(forward)) = (
+        index("new_received"),
+        index("carried_over"),
+        index("total_processed"),
+        index("carried_forward"),
+    ) {
+        for column in 0..columns {
+            out.push((
+                column,
+                vec![
+                    (true, new),
+                    (true, carried),
+                    (false, total),
+                    (false, forward),
+                ],
+            ));
+        }
+        let results: Vec<(bool, usize)> = schema::t3_result_rows(template)
+            .iter()
+            .filter_map(|r| index(r.key))
+            .map(|i| (true, i))
+            .collect();
+        for column in 0..columns {
+            let mut terms = results.clone();
+            terms.push((false, total));
+            out.push((column, terms));
+        }
+    }
+    out
+}
+
+/// Whether `placement` satisfies the identity: every cell it names placed and a number, and
+/// its signed sum zero (checked: an overflowing sum satisfies nothing).
+fn satisfies(
+    lines: &[Line],
+    placement: &[Option<usize>],
+    column: usize,
+    terms: &[(bool, usize)],
+) -> bool {
+    let mut sum = Decimal::ZERO;
+    for &(positive, row) in terms {
+        let Some(Some(line)) = placement.get(row) else {
+            return false;
+        };
+        let Some(value) = lines[*line].cells.get(column).and_then(|c| c.value) else {
+            return false;
+        };
+        let next = if positive {
+            sum.checked_add(value)
+        } else {
+            sum.checked_sub(value)
+        };
+        match next {
+            Some(s) => sum = s,
+            None => return false,
+        }
+    }
+    sum.is_zero()
+}
+
+fn build(
+    template: Template,
+    specs: &'static [RowSpec],
+    lines: &[Line],
+    search: Search,
+) -> (Table, Vec<Ambiguity>) {
+    let mut table = empty_table(template, TableId::T3);
+    let mut ambiguities = Vec::new();
+    let columns = schema::T3_COLUMNS;
+    let put_row = |table: &mut Table, row: usize, cells: Vec<Cell>| {
+        if let Some(out) = specs.get(row).and_then(|s| table.get_mut(s.key)) {
+            for (column, cell) in columns.iter().zip(cells) {
+                out.insert(column.key.to_owned(), cell);
+            }
+        }
+    };
+    let placements = match search {
+        Search::Found(found) => found,
+        Search::TooMany => {
+            let mut cells = Vec::new();
+            for (row, spec) in specs.iter().enumerate() {
+                if let Some(line) = lines.iter().find(|l| l.anchor == Some(row)) {
+                    put_row(&mut table, row, line.cells.clone());
+                    continue;
+                }
+                put_row(
+                    &mut table,
+                    row,
+                    columns
+                        .iter()
+                        .map(|_| Cell::ambiguous("", Vec::new(), None))
+                        .collect(),
+                );
+                cells.extend(columns.iter().map(|c| format!("{}.{}", spec.key, c.key)));
+            }
+            ambiguities.push(Ambiguity {
+                table: TableId::T3,
+                text: summary(lines.iter()),
+                cells,
+                decodings: Vec::new(),
+                position: lines.first().and_then(|l| l.position.clone()),
+            });
+            return (table, ambiguities);
+        }
+    };
+    let mut remaining: Vec<&Vec<Option<usize>>> = placements.iter().collect();
+    for (column, terms) in identities(template, specs) {
+        let kept: Vec<&Vec<Option<usize>>> = remaining
+            .iter()
+            .copied()
+            .filter(|p| satisfies(lines, p, column, &terms))
+            .collect();
+        if !kept.is_empty() {
+            remaining = kept;
+        }
+    }
+    for (row, spec) in specs.iter().enumerate() {
+        let placed: Vec<Option<&Line>> = remaining
+            .iter()
+            .map(|p| p.get(row).copied().flatten().and_then(|i| lines.get(i)))
+            .collect();
+        let Some(Some(first)) = placed.first().copied() else {
+            if placed.iter().all(Option::is_none) {
+                continue; // left out everywhere: stays missing
+            }
+            ambiguous_row(&mut table, &mut ambiguities, spec, &placed);
+            continue;
+        };
+        let same = placed
+            .iter()
+            .all(|p| p.is_some_and(|l| same_cells(&l.cells, &first.cells)));
+        if same {
+            put_row(&mut table, row, first.cells.clone());
+        } else {
+            ambiguous_row(&mut table, &mut ambiguities, spec, &placed);
+        }
+    }
+    (table, ambiguities)
+}
+
+/// Same values, states and printed texts: the cells read the same whichever line they come from.
+fn same_cells(a: &[Cell], b: &[Cell]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.value == y.value && x.state == y.state && x.text == y.text)
+}
+
+/// A row that different placements fill differently (or leave out): each column is read where
+/// every placement agrees on it, and `ambiguous` with its values as candidates elsewhere.
+fn ambiguous_row(
+    table: &mut Table,
+    ambiguities: &mut Vec<Ambiguity>,
+    spec: &RowSpec,
+    placed: &[Option<&Line>],
+) {
+    let Some(out) = table.get_mut(spec.key) else {
+        return;
+    };
+    let mut distinct: Vec<&Line> = Vec::new();
+    for line in placed.iter().flatten() {
+        if !distinct.iter().any(|d| same_cells(&d.cells, &line.cells)) {
+            distinct.push(line);
+        }
+    }
+    let everywhere = placed.iter().all(Option::is_some);
+    let mut cells = Vec::new();
+    for (index, column) in schema::T3_COLUMNS.iter().enumerate() {
+        let values: Vec<&Cell> = distinct.iter().filter_map(|l| l.cells.get(index)).collect();
+        let agreed = everywhere
+            && values.first().is_some_and(|f| {
+                values
+                    .iter()
+                    .all(|c| c.value == f.value && c.state == f.state)
+            });
+        let cell = match values.first() {
+            Some(first) if agreed => (*first).clone(),
+            _ => {
+                let mut candidates: Vec<Decimal> = values.iter().filter_map(|c| c.value).collect();
+                candidates.sort();
+                candidates.dedup();
+                let texts: Vec<&str> = values.iter().map(|c| c.text.as_str()).collect();
+                Cell::ambiguous(texts.join("/"), candidates, None)
+            }
+        };
+        out.insert(column.key.to_owned(), cell);
+        cells.push(format!("{}.{}", spec.key, column.key));
+    }
+    let decodings: Vec<Vec<Decimal>> = distinct
+        .iter()
+        .filter_map(|l| l.cells.iter().map(|c| c.value).collect::<Option<Vec<_>>>())
+        .collect();
+    ambiguities.push(Ambiguity {
+        table: TableId::T3,
+        text: summary(distinct.iter().copied()),
+        cells,
+        decodings,
+        position: distinct.first().and_then(|l| l.position.clone()),
+    });
+}
+
+/// The candidate lines as printed, for people: `0 0 0 0 0 0 0 | 1 0 0 0 0 0 1`.
+fn summary<'a>(lines: impl Iterator<Item = &'a Line>) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.enumerate() {
+        if i >= 8 {
+            out.push_str(" | …");
+            break;
+        }
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        out.push_str(&line.text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn free(n: usize) -> Vec<Line> {
+        (0..n)
+            .map(|i| Line {
+                anchor: None,
+                lead: None,
+                cells: Vec::new(),
+                in_text: true,
+                text: i.to_string(),
+                position: None,
+            })
+            .collect()
+    }
+
+    fn count(lines: &[Line], rows: usize) -> Option<usize> {
+        match search(lines, rows)? {
+            Search::Found(f) => Some(f.len()),
+            Search::TooMany => None,
+        }
+    }
+
+    #[test]
+    fn placements_are_every_ordered_choice_of_rows() {
+        // As many lines as rows: one placement; one line fewer: the left-out row anywhere;
+        // one line more: any one line left out.
+        assert_eq!(count(&free(25), 25), Some(1));
+        assert_eq!(count(&free(24), 25), Some(25));
+        assert_eq!(count(&free(26), 25), Some(26));
+        assert_eq!(count(&free(3), 6), Some(20));
+    }
+
+    #[test]
+    fn anchors_split_the_search() {
+        let mut lines = free(4);
+        lines[2].anchor = Some(3);
+        // Lines 0 and 1 before row 3 (rows 0..3: three ways), line 3 after it (rows 4, 5).
+        assert_eq!(count(&lines, 6), Some(6));
+        lines[1].anchor = Some(4);
+        assert_eq!(search(&lines, 6), None);
+    }
+
+    #[test]
+    fn hostile_input_is_too_many_not_slow() {
+        // Beyond the step budget, and beyond the number of lines searched at all.
+        assert_eq!(count(&free(25), 100), None);
+        assert_eq!(count(&free(100), 25), None);
+        assert_eq!(count(&free(MAX_VALUE_LINES + 1), 25), None);
+    }
+}
