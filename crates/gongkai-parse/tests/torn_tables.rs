@@ -323,3 +323,29 @@ fn too_many_placements_are_reported_ambiguous_not_searched() {
     assert!(report.ambiguities.iter().any(|a| a.decodings.is_empty()));
     assert!(!findings(&report, "C-AMBIGUOUS").is_empty());
 }
+
+#[test]
+fn a_torn_table_under_renumbered_headings() {
+    // Section 2 was dropped and the sections after it renumbered; t3 is torn as well.
+    let template = Template::F2021;
+    let expected = values(template);
+    let full = torn(template, Tear::SplitLabels, &expected);
+    let start = full.find("三、收到和处理").unwrap();
+    let end = full.find("四、政府信息公开行政复议").unwrap();
+    let table = &full[start + "三、收到和处理政府信息公开申请情况\n".len()..end];
+    let text = format!(
+        "某某区人民政府2021年政府信息公开工作年度报告\n一、总体情况\n本年度，我区依法做好政府信息公开工作。\n\
+         二、收到和处理政府信息公开申请情况\n{table}三、政府信息公开行政复议、行政诉讼情况\n本年度未发生行政复议。\n\
+         四、存在的主要问题及改进情况\n公开内容还不够全面。\n五、其他需要报告的事项\n无。\n"
+    );
+    let report = read(&text, false);
+    assert_eq!(wrong_cells(&report, &expected), Vec::<String>::new());
+    let found: Vec<u8> = report
+        .sections
+        .iter()
+        .filter(|s| s.found)
+        .map(|s| s.number)
+        .collect();
+    assert_eq!(found, vec![1, 3, 4, 5, 6]);
+    assert!(findings(&report, "C-AMBIGUOUS").is_empty());
+}
