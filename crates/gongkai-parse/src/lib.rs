@@ -93,6 +93,8 @@ pub fn read_document(doc: &Document) -> Report {
             report.ambiguities.extend(ambiguities);
             report.tables.t3 = Some(t3);
         }
+        let loose = placement::fill_loose_t2(&items, &headings, shape, &mut report.tables.t2);
+        report.ambiguities.extend(loose);
         if shape == Template::Mixed
             && report
                 .tables

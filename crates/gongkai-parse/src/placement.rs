@@ -1,4 +1,5 @@
-//! Placing t3 value rows that a conversion tore from their labels.
+//! Placing value rows that a conversion tore from their labels (t3), or printed away from
+//! their table (t2).
 //!
 //! PDF-to-text and PDF-to-Markdown converters keep every number of a table but not its shape:
 //! label lines stand alone, value rows (`4 0 0 0 0 0 4`) come without a label, a label is split
@@ -39,13 +40,18 @@
 //! the rows no anchored line fixes are `ambiguous` without candidates, under one
 //! [`Ambiguity`] with no decodings. When no placement fits at all (the anchors contradict the
 //! template's order), nothing is placed and the table stays as the ordinary reader read it.
+//!
+//! t2 rows printed as loose lines before section 3 (`行政许可 97`), often before the table's
+//! own heading, fill the t2 rows the table readers left wholly `missing` ([`fill_loose_t2`]):
+//! their labels name them, so there is nothing to place, only disagreeing duplicates to
+//! report as ambiguous.
 
 use crate::items::Item;
 use crate::number::{Printed, classify, read_cell};
 use crate::sections::Heading;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
-use gongkai_model::{Ambiguity, Cell, Decimal, Position, Table, TableId, Template};
+use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Position, Table, TableId, Template};
 
 /// The most placements listed before a table is too many to enumerate.
 pub const MAX_PLACEMENTS: usize = 4096;
@@ -177,34 +183,7 @@ fn text_line(
     lead_key: &str,
     specs: &'static [RowSpec],
 ) -> Option<Line> {
-    let width = schema::T3_COLUMNS.len();
-    let tokens: Vec<(usize, &str)> = text
-        .split_whitespace()
-        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
-        .collect();
-    if tokens.len() < width {
-        return None;
-    }
-    let (head, values) = tokens.split_at(tokens.len() - width);
-    let printed: Vec<Printed> = values.iter().map(|(_, t)| classify(t)).collect();
-    if printed
-        .iter()
-        .any(|p| matches!(p, Printed::Text | Printed::Blank))
-        || !printed.iter().any(|p| matches!(p, Printed::Number { .. }))
-    {
-        return None;
-    }
-    let label = if head.is_empty() {
-        String::new()
-    } else {
-        // The label is what precedes the values, and ends in words (not a number of a longer
-        // run of values).
-        let (_, last) = head.last()?;
-        if !matches!(classify(last), Printed::Text) {
-            return None;
-        }
-        crate::normalize::label_key(&text[..values.first()?.0])
-    };
+    let (label, values) = labelled_values(text, schema::T3_COLUMNS.len())?;
     // A label that names no row (half of a label torn in two) fixes nothing.
     let anchor = if label.is_empty() {
         None
@@ -216,29 +195,162 @@ fn text_line(
     } else {
         crate::tables::match_t3_row(&format!("{lead_key}{label}"), specs)
     };
-    let cells = values
+    Some(Line {
+        anchor,
+        lead,
+        cells: cells_at(text, &values, position),
+        in_text: true,
+        text: text.trim().to_owned(),
+        position: position.cloned(),
+    })
+}
+
+/// A line that ends in `width` values (numbers or placeholders, at least one number), with
+/// what precedes them as a label key (empty when nothing does): the values as (byte offset,
+/// token). `None` when the label ends in a number (the line holds more values than `width`).
+fn labelled_values(text: &str, width: usize) -> Option<(String, Vec<(usize, &str)>)> {
+    let tokens: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
+        .collect();
+    if tokens.len() < width || width == 0 {
+        return None;
+    }
+    let (head, values) = tokens.split_at(tokens.len() - width);
+    let printed: Vec<Printed> = values.iter().map(|(_, t)| classify(t)).collect();
+    if printed
+        .iter()
+        .any(|p| matches!(p, Printed::Text | Printed::Blank))
+        || !printed.iter().any(|p| matches!(p, Printed::Number { .. }))
+    {
+        return None;
+    }
+    let label = match head.last() {
+        None => String::new(),
+        Some((_, last)) if matches!(classify(last), Printed::Text) => {
+            crate::normalize::label_key(&text[..values.first()?.0])
+        }
+        Some(_) => return None,
+    };
+    Some((label, values.to_vec()))
+}
+
+/// The cells of `values` (byte offset, token) of the line `text` at `position`.
+fn cells_at(text: &str, values: &[(usize, &str)], position: Option<&Position>) -> Vec<Cell> {
+    values
         .iter()
         .map(|(offset, token)| {
             let position = match position {
                 Some(Position::Line { line, column }) => Some(Position::Line {
                     line: *line,
                     column: column.saturating_add(
-                        u32::try_from(text[..*offset].chars().count()).unwrap_or(u32::MAX),
+                        u32::try_from(text.get(..*offset).map_or(0, |t| t.chars().count()))
+                            .unwrap_or(u32::MAX),
                     ),
                 }),
                 other => other.cloned(),
             };
             read_cell(token, position)
         })
-        .collect();
-    Some(Line {
-        anchor,
-        lead,
-        cells,
-        in_text: true,
-        text: text.trim().to_owned(),
-        position: position.cloned(),
-    })
+        .collect()
+}
+
+/// The longest label of a loose t2 line, in characters of its key (`行政事业性收费` is 7): a
+/// longer one is prose that happens to end in numbers.
+const MAX_LOOSE_LABEL_CHARS: usize = 12;
+
+/// t2 rows printed as loose lines before section 3 (`行政许可 97`, `规章 0 0 5`): PDF text
+/// often puts them before the table's own heading, where the table readers do not look. A
+/// loose line is a row's label and exactly as many values as the row has columns; it fills a
+/// row of `table` that is wholly `missing` (the table is created when there is none). Two
+/// loose lines of one row that disagree leave the columns they disagree on `ambiguous`, with
+/// an [`Ambiguity`] each.
+pub fn fill_loose_t2(
+    items: &[Item],
+    headings: &[Heading],
+    template: Template,
+    table: &mut Option<Table>,
+) -> Vec<Ambiguity> {
+    let specs = schema::rows(template, TableId::T2);
+    let missing = |spec: &RowSpec, table: &Option<Table>| {
+        table.as_ref().is_none_or(|t| {
+            t.get(spec.key)
+                .is_none_or(|row| row.values().all(|c| c.state == CellState::Missing))
+        })
+    };
+    if specs.is_empty() || !specs.iter().any(|s| missing(s, table)) {
+        return Vec::new();
+    }
+    let end = headings
+        .iter()
+        .find(|h| h.number >= 3)
+        .map_or(items.len(), |h| h.item);
+    let mut found: Vec<(usize, Line)> = Vec::new();
+    for item in items.iter().take(end) {
+        let Item::Text(t) = item else { continue };
+        // The values are the last tokens; the widest t2 row has three.
+        let Some(spec) = loose_row(&t.text, specs) else {
+            continue;
+        };
+        let Some((_, values)) = labelled_values(&t.text, spec.columns.len()) else {
+            continue;
+        };
+        let Some(row) = specs.iter().position(|s| s.key == spec.key) else {
+            continue;
+        };
+        if missing(spec, table) {
+            found.push((
+                row,
+                Line {
+                    anchor: Some(row),
+                    lead: None,
+                    cells: cells_at(&t.text, &values, t.position.as_ref()),
+                    in_text: true,
+                    text: t.text.trim().to_owned(),
+                    position: t.position.clone(),
+                },
+            ));
+        }
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let out = table.get_or_insert_with(|| empty_table(template, TableId::T2));
+    let mut ambiguities = Vec::new();
+    for (row, spec) in specs.iter().enumerate() {
+        let lines: Vec<&Line> = found
+            .iter()
+            .filter(|(r, _)| *r == row)
+            .map(|(_, l)| l)
+            .collect();
+        let Some(first) = lines.first() else { continue };
+        if lines.iter().all(|l| same_cells(&l.cells, &first.cells)) {
+            if let Some(cells) = out.get_mut(spec.key) {
+                for (column, cell) in spec.columns.iter().zip(&first.cells) {
+                    cells.insert(column.key.to_owned(), cell.clone());
+                }
+            }
+        } else {
+            let placed: Vec<Option<&Line>> = lines.iter().map(|l| Some(*l)).collect();
+            ambiguous_row(out, &mut ambiguities, TableId::T2, spec, &placed);
+        }
+    }
+    ambiguities
+}
+
+/// The t2 row a loose line names: its label (what precedes its last values) is short and
+/// names a row whose number of columns the line's values match.
+fn loose_row(text: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    let first_value = text
+        .split_whitespace()
+        .position(|t| !matches!(classify(t), Printed::Text))?;
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let label = crate::normalize::label_key(&tokens.get(..first_value)?.concat());
+    if label.is_empty() || label.chars().count() > MAX_LOOSE_LABEL_CHARS {
+        return None;
+    }
+    let spec = crate::tables::match_t2_row(&label, specs)?;
+    (tokens.len() - first_value == spec.columns.len()).then_some(spec)
 }
 
 /// Every placement of `lines` into `rows` rows in order; `None` when the anchored lines
@@ -479,7 +591,7 @@ fn build(
             if placed.iter().all(Option::is_none) {
                 continue; // left out everywhere: stays missing
             }
-            ambiguous_row(&mut table, &mut ambiguities, spec, &placed);
+            ambiguous_row(&mut table, &mut ambiguities, TableId::T3, spec, &placed);
             continue;
         };
         let same = placed
@@ -488,7 +600,7 @@ fn build(
         if same {
             put_row(&mut table, row, first.cells.clone());
         } else {
-            ambiguous_row(&mut table, &mut ambiguities, spec, &placed);
+            ambiguous_row(&mut table, &mut ambiguities, TableId::T3, spec, &placed);
         }
     }
     (table, ambiguities)
@@ -507,6 +619,7 @@ fn same_cells(a: &[Cell], b: &[Cell]) -> bool {
 fn ambiguous_row(
     table: &mut Table,
     ambiguities: &mut Vec<Ambiguity>,
+    id: TableId,
     spec: &RowSpec,
     placed: &[Option<&Line>],
 ) {
@@ -521,7 +634,7 @@ fn ambiguous_row(
     }
     let everywhere = placed.iter().all(Option::is_some);
     let mut cells = Vec::new();
-    for (index, column) in schema::T3_COLUMNS.iter().enumerate() {
+    for (index, column) in spec.columns.iter().enumerate() {
         let values: Vec<&Cell> = distinct.iter().filter_map(|l| l.cells.get(index)).collect();
         let agreed = everywhere
             && values.first().is_some_and(|f| {
@@ -547,7 +660,7 @@ fn ambiguous_row(
         .filter_map(|l| l.cells.iter().map(|c| c.value).collect::<Option<Vec<_>>>())
         .collect();
     ambiguities.push(Ambiguity {
-        table: TableId::T3,
+        table: id,
         text: summary(distinct.iter().copied()),
         cells,
         decodings,

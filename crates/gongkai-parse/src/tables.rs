@@ -292,6 +292,11 @@ fn t2_alternatives(row: &str) -> &'static [&'static [&'static str]] {
     }
 }
 
+/// The t2 row of `specs` a label key names.
+pub(crate) fn match_t2_row(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    match_t2(key, specs)
+}
+
 fn match_t2(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     let mask = CharMask::of(key);
     specs.iter().find(|s| {

@@ -349,3 +349,113 @@ fn a_torn_table_under_renumbered_headings() {
     assert_eq!(found, vec![1, 3, 4, 5, 6]);
     assert!(findings(&report, "C-AMBIGUOUS").is_empty());
 }
+
+/// t2 of `template` as (row, printed values), every row with distinct values.
+fn t2_rows(template: Template) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    schema::rows(template, TableId::T2)
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let values = spec
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(c, column)| match column.kind {
+                    schema::ValueKind::Amount => format!("{}.5", 10 + i),
+                    schema::ValueKind::SignedCount if i % 2 == 0 => format!("-{}", c + 1),
+                    _ => (i * 10 + c + 1).to_string(),
+                })
+                .collect();
+            (spec.key, spec.label, values)
+        })
+        .collect()
+}
+
+/// The report with t2's rows as loose lines at the end of section 1 (`extra` after them),
+/// and section 2 holding only the table's labels.
+fn loose_t2_report(template: Template, extra: &str) -> String {
+    let year = if template == Template::F2019 {
+        2020
+    } else {
+        2021
+    };
+    let mut text = format!(
+        "某某区人民政府{year}年政府信息公开工作年度报告\n一、总体情况\n本年度，我区依法做好政府信息公开工作。\n"
+    );
+    for (_, label, values) in t2_rows(template) {
+        text.push_str(&format!("{label} {}\n", values.join(" ")));
+    }
+    text.push_str(extra);
+    text.push_str("— 2 —\n二、主动公开政府信息情况\n第二十条第（一）项\n信息内容\n");
+    for spec in schema::rows(template, TableId::T2) {
+        for column in spec.columns {
+            text.push_str(&format!("{}\n", column.label));
+        }
+        text.push_str(&format!("{}\n", spec.label));
+    }
+    let expected = values(template);
+    let mut t3 = String::from("三、收到和处理政府信息公开申请情况\n");
+    for ((_, v), spec) in expected.iter().zip(schema::rows(template, TableId::T3)) {
+        t3.push_str(&format!("{} {}\n", spec.label, value_line(v)));
+    }
+    text.push_str(&t3);
+    text.push_str("四、政府信息公开行政复议、行政诉讼情况\n无。\n五、存在的主要问题及改进情况\n无。\n六、其他需要报告的事项\n无。\n");
+    text
+}
+
+#[test]
+fn t2_rows_printed_as_loose_lines_before_the_heading() {
+    for template in [Template::F2019, Template::F2021] {
+        let report = read(&loose_t2_report(template, ""), false);
+        assert_eq!(report.template, template);
+        for (row, _, printed) in t2_rows(template) {
+            let spec = schema::row(template, TableId::T2, row).unwrap();
+            for (column, text) in spec.columns.iter().zip(&printed) {
+                let cell = report.tables.cell(TableId::T2, row, column.key).unwrap();
+                assert_eq!(
+                    cell.state,
+                    CellState::Number,
+                    "{template} {row}.{}",
+                    column.key
+                );
+                assert_eq!(&cell.text, text, "{template} {row}.{}", column.key);
+                assert_eq!(
+                    cell.value,
+                    Some(text.parse::<Decimal>().unwrap()),
+                    "{template} {row}.{}",
+                    column.key
+                );
+            }
+        }
+        assert!(report.ambiguities.is_empty(), "{:?}", report.ambiguities);
+    }
+}
+
+#[test]
+fn loose_t2_lines_that_disagree_are_ambiguous() {
+    let template = Template::F2021;
+    let report = read(&loose_t2_report(template, "行政许可 98\n"), false);
+    let cell = report
+        .tables
+        .cell(TableId::T2, "licensing", "decisions")
+        .unwrap();
+    assert_eq!(cell.state, CellState::Ambiguous);
+    let licensing = t2_rows(template)
+        .into_iter()
+        .find(|(k, _, _)| *k == "licensing")
+        .unwrap();
+    assert_eq!(
+        cell.candidates,
+        vec![
+            licensing.2[0].parse::<Decimal>().unwrap(),
+            Decimal::from(98)
+        ]
+    );
+    assert!(!findings(&report, "C-AMBIGUOUS").is_empty());
+    // The other rows are read.
+    let cell = report
+        .tables
+        .cell(TableId::T2, "punishment", "decisions")
+        .unwrap();
+    assert_eq!(cell.state, CellState::Number);
+}
