@@ -9,9 +9,13 @@
 //! (T3-BALANCE, T3-RESULTS) constrain which value row can be which.
 //!
 //! In section 3, a *value line* is a line of exactly seven values (numbers or placeholders, at
-//! least one number): a line of text (`4 0 0 0 0 0 4`) or a row of cells. It is *anchored* to
-//! a row when its own label names that row on the same line (`（一）予以公开 1 0 0 0 0 0 1`);
-//! a label that names no row (half of a torn label) anchors nothing. Other lines — labels,
+//! least one number): a line of text (`4 0 0 0 0 0 4`), a row of cells, or a row wrapped over
+//! consecutive lines of fewer values (`4 0 0 0` / `0 0 4`), where lines of one or two values
+//! may also be stray page numbers or digits: such a run is cut into rows when only one cut
+//! fits, or only one whose every row satisfies T3-ROW-TOTAL, and gives no row otherwise.
+//! A value line is *anchored* to a row when its own label names that row on the same line
+//! (`（一）予以公开 1 0 0 0 0 0 1`); a label that names no row (half of a torn label) anchors
+//! nothing. Other lines — labels,
 //! headers, page numbers, stray digits, prose — carry no values. The short line just before a
 //! value line (with the line's own label) may name a row too: such lines are anchored to it
 //! as well, unless that leaves no placement at all (label and value lines out of step, as
@@ -138,7 +142,22 @@ fn value_lines(
         .map_or(items.len(), |h| h.item);
     let mut lines = Vec::new();
     let mut previous: Option<&Item> = None;
+    let mut fragments: Vec<Fragment> = Vec::new();
     for item in items.get(start + 1..end)? {
+        if let Item::Text(t) = item
+            && let Some(values) = fragment_values(&t.text)
+        {
+            if fragments.len() < MAX_FRAGMENTS {
+                fragments.push(Fragment {
+                    text: &t.text,
+                    values,
+                    position: t.position.as_ref(),
+                });
+            }
+            previous = Some(item);
+            continue;
+        }
+        lines.extend(wrapped_lines(&std::mem::take(&mut fragments)));
         let lead_key = match previous {
             Some(Item::Text(t)) if t.text.chars().count() <= crate::items::MAX_LEAD_CHARS => {
                 crate::normalize::label_key(&t.text)
@@ -172,7 +191,187 @@ fn value_lines(
             break;
         }
     }
+    lines.extend(wrapped_lines(&fragments));
     Some(lines)
+}
+
+/// The most fragments in one run between other lines; a longer run is not searched.
+const MAX_FRAGMENTS: usize = 32;
+/// The most steps spent cutting one run of fragments into rows.
+const MAX_FRAGMENT_STEPS: usize = 20_000;
+/// The most tokens of a fragment that may be noise (a page number, a stray digit).
+const MAX_NOISE_TOKENS: usize = 2;
+
+/// A text line of fewer than seven values and nothing else: part of a value row wrapped over
+/// lines (`4 0 0 0` / `0 0 4`), or a stray page number or digit.
+struct Fragment<'a> {
+    text: &'a str,
+    values: Vec<(usize, &'a str)>,
+    position: Option<&'a Position>,
+}
+
+/// The values of a line of one to six values and nothing else.
+fn fragment_values(text: &str) -> Option<Vec<(usize, &str)>> {
+    let tokens: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
+        .collect();
+    let numeric = tokens
+        .iter()
+        .all(|(_, t)| matches!(classify(t), Printed::Number { .. } | Printed::Placeholder));
+    (numeric && !tokens.is_empty() && tokens.len() < schema::T3_COLUMNS.len()).then_some(tokens)
+}
+
+/// The value rows a run of fragments holds: each row the values of consecutive fragments
+/// (fragments of at most [`MAX_NOISE_TOKENS`] values may be left out between them as noise)
+/// adding up to seven. The cut is used when it is the only one; when there are several, the
+/// cuts whose every row satisfies T3-ROW-TOTAL, when that leaves exactly one set of rows.
+/// Otherwise (no cut, several, or too many to search) the run gives no row.
+fn wrapped_lines(run: &[Fragment]) -> Vec<Line> {
+    if run.is_empty() {
+        return Vec::new();
+    }
+    let mut cut = Cut {
+        run,
+        steps: 0,
+        group: Vec::new(),
+        rows: Vec::new(),
+        all: Vec::new(),
+        balanced: Vec::new(),
+        too_many: false,
+    };
+    cut.visit(0);
+    if cut.too_many {
+        return Vec::new();
+    }
+    let chosen = match (cut.all.as_slice(), cut.balanced.as_slice()) {
+        ([only], _) | (_, [only]) => only,
+        _ => return Vec::new(),
+    };
+    chosen
+        .iter()
+        .map(|row| {
+            let mut cells = Vec::new();
+            let mut text = Vec::new();
+            for &(fragment, from, to) in row {
+                let f = &run[fragment];
+                cells.extend(cells_at(f.text, &f.values[from..to], f.position));
+                text.push(f.text.trim());
+            }
+            Line {
+                anchor: None,
+                lead: None,
+                cells,
+                in_text: true,
+                text: text.join(" / "),
+                position: row.first().and_then(|&(f, _, _)| run[f].position.cloned()),
+            }
+        })
+        .collect()
+}
+
+/// A row cut from fragments: (fragment, first value, end) per part.
+type Parts = Vec<(usize, usize, usize)>;
+
+struct Cut<'a, 'b> {
+    run: &'b [Fragment<'a>],
+    steps: usize,
+    group: Parts,
+    rows: Vec<Parts>,
+    /// The distinct sets of rows found (by value), at most two kept.
+    all: Vec<Vec<Parts>>,
+    /// Those whose every row satisfies T3-ROW-TOTAL.
+    balanced: Vec<Vec<Parts>>,
+    too_many: bool,
+}
+
+impl Cut<'_, '_> {
+    fn values(&self, rows: &[Parts]) -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .flat_map(|&(f, a, b)| {
+                        self.run[f].values[a..b].iter().map(|(_, t)| t.to_string())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn row_total_holds(&self, row: &Parts) -> bool {
+        let values: Vec<Option<Decimal>> = row
+            .iter()
+            .flat_map(|&(f, a, b)| self.run[f].values[a..b].iter())
+            .map(|(_, t)| match classify(t) {
+                Printed::Number { value, .. } => Some(value),
+                _ => None,
+            })
+            .collect();
+        let Some((total, parts)) = values.split_last() else {
+            return false;
+        };
+        let sum = parts
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, v| sum.checked_add((*v)?));
+        matches!((sum, total), (Some(s), Some(t)) if s == *t)
+    }
+
+    fn record(&mut self) {
+        let found = self.values(&self.rows);
+        let balanced = self.rows.iter().all(|r| self.row_total_holds(r));
+        for (sets, keep) in [(0, true), (1, balanced)] {
+            if !keep {
+                continue;
+            }
+            let known: Vec<Vec<Vec<String>>> = {
+                let list = if sets == 0 { &self.all } else { &self.balanced };
+                list.iter().map(|r| self.values(r)).collect()
+            };
+            if !known.contains(&found) && known.len() < 2 {
+                let rows = self.rows.clone();
+                if sets == 0 {
+                    self.all.push(rows);
+                } else {
+                    self.balanced.push(rows);
+                }
+            }
+        }
+    }
+
+    /// Cuts fragments from `index` on; the open row holds `self.group`.
+    fn visit(&mut self, index: usize) {
+        self.steps += 1;
+        if self.steps > MAX_FRAGMENT_STEPS {
+            self.too_many = true;
+        }
+        if self.too_many {
+            return;
+        }
+        let width = schema::T3_COLUMNS.len();
+        let Some(fragment) = self.run.get(index) else {
+            if self.group.is_empty() {
+                self.record();
+            }
+            return;
+        };
+        let count = fragment.values.len();
+        if count <= MAX_NOISE_TOKENS {
+            self.visit(index + 1);
+        }
+        let open: usize = self.group.iter().map(|(_, a, b)| b - a).sum();
+        if open + count <= width {
+            self.group.push((index, 0, count));
+            if open + count == width {
+                let row = std::mem::take(&mut self.group);
+                self.rows.push(row);
+                self.visit(index + 1);
+                self.group = self.rows.pop().unwrap_or_default();
+            } else {
+                self.visit(index + 1);
+            }
+            self.group.pop();
+        }
+    }
 }
 
 /// A text line of seven values, or of a label and seven values: `4 0 0 0 0 0 4`,
@@ -726,6 +925,43 @@ mod tests {
         assert_eq!(count(&lines, 6), Some(6));
         lines[1].anchor = Some(4);
         assert_eq!(search(&lines, 6), None);
+    }
+
+    fn wrapped(lines: &[&'static str]) -> Vec<String> {
+        let run: Vec<Fragment> = lines
+            .iter()
+            .filter_map(|l| {
+                Some(Fragment {
+                    text: l,
+                    values: fragment_values(l)?,
+                    position: None,
+                })
+            })
+            .collect();
+        wrapped_lines(&run)
+            .iter()
+            .map(|l| {
+                l.cells
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wrapped_rows_are_joined_and_stray_digits_left_out() {
+        // Four and three: one row; a stray digit alone: nothing.
+        assert_eq!(wrapped(&["4 0 0 0", "0 0 4"]), vec!["4 0 0 0 0 0 4"]);
+        assert!(wrapped(&["3"]).is_empty());
+        // Six values, a stray 9, the total 4: either single digit could end the row, and
+        // only T3-ROW-TOTAL (4 = 4 + 0 + …) says which.
+        assert_eq!(wrapped(&["4 0 0 0 0 0", "9", "4"]), vec!["4 0 0 0 0 0 4"]);
+        // Neither cut satisfies it: the run gives no row rather than a guess.
+        assert!(wrapped(&["4 0 0 0 0 0", "9", "8"]).is_empty());
+        // A row that cannot be completed gives nothing.
+        assert!(wrapped(&["4 0 0 0", "0 0"]).is_empty());
     }
 
     #[test]

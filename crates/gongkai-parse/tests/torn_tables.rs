@@ -73,6 +73,9 @@ enum Tear {
     SomeAnchored,
     /// Labels without numbering, then values as Markdown pipe rows without labels.
     MarkdownValueRows,
+    /// Value rows wrapped over two lines (four values and three, or six and one with a stray
+    /// digit between the two, which only T3-ROW-TOTAL tells from the row's last value).
+    WrappedRows,
 }
 
 fn torn(template: Template, tear: Tear, expected: &[(&'static str, [u64; 7])]) -> String {
@@ -131,6 +134,24 @@ fn torn(template: Template, tear: Tear, expected: &[(&'static str, [u64; 7])]) -
                 }
             }
         }
+        Tear::WrappedRows => {
+            for (i, (lines, (_, v))) in labels.iter().zip(expected).enumerate() {
+                for l in lines {
+                    body.push_str(&format!("{l}\n"));
+                }
+                let text: Vec<String> = v.iter().map(u64::to_string).collect();
+                if i % 5 == 2 {
+                    let stray = (v[6] + 1) % 10;
+                    body.push_str(&format!("{}\n{stray}\n{}\n", text[..6].join(" "), text[6]));
+                } else {
+                    body.push_str(&format!(
+                        "{}\n{}\n",
+                        text[..4].join(" "),
+                        text[4..].join(" ")
+                    ));
+                }
+            }
+        }
         Tear::MarkdownValueRows => {
             for lines in &labels {
                 for l in lines {
@@ -164,6 +185,7 @@ fn torn_tables_decided_by_their_order_are_read_cell_exact() {
             Tear::NoiseBetweenRows,
             Tear::SomeAnchored,
             Tear::MarkdownValueRows,
+            Tear::WrappedRows,
         ] {
             let expected = values(template);
             let text = torn(template, tear, &expected);
