@@ -143,6 +143,7 @@ fn value_lines(
     let mut lines = Vec::new();
     let mut previous: Option<&Item> = None;
     let mut fragments: Vec<Fragment> = Vec::new();
+    let mut spent = 0usize;
     for item in items.get(start + 1..end)? {
         if let Item::Text(t) = item
             && let Some(values) = fragment_values(&t.text)
@@ -157,7 +158,7 @@ fn value_lines(
             previous = Some(item);
             continue;
         }
-        lines.extend(wrapped_lines(&std::mem::take(&mut fragments)));
+        lines.extend(wrapped_lines(&std::mem::take(&mut fragments), &mut spent));
         let lead_key = match previous {
             Some(Item::Text(t)) if t.text.chars().count() <= crate::items::MAX_LEAD_CHARS => {
                 crate::normalize::label_key(&t.text)
@@ -191,14 +192,15 @@ fn value_lines(
             break;
         }
     }
-    lines.extend(wrapped_lines(&fragments));
+    lines.extend(wrapped_lines(&fragments, &mut spent));
     Some(lines)
 }
 
 /// The most fragments in one run between other lines; a longer run is not searched.
 const MAX_FRAGMENTS: usize = 32;
-/// The most steps spent cutting one run of fragments into rows.
-const MAX_FRAGMENT_STEPS: usize = 20_000;
+/// The most steps spent cutting runs of fragments into rows, over all the runs of a section
+/// (a hostile section may hold any number of runs).
+const MAX_FRAGMENT_STEPS: usize = 100_000;
 /// The most tokens of a fragment that may be noise (a page number, a stray digit).
 const MAX_NOISE_TOKENS: usize = 2;
 
@@ -227,13 +229,13 @@ fn fragment_values(text: &str) -> Option<Vec<(usize, &str)>> {
 /// adding up to seven. The cut is used when it is the only one; when there are several, the
 /// cuts whose every row satisfies T3-ROW-TOTAL, when that leaves exactly one set of rows.
 /// Otherwise (no cut, several, or too many to search) the run gives no row.
-fn wrapped_lines(run: &[Fragment]) -> Vec<Line> {
+fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Vec<Line> {
     if run.is_empty() {
         return Vec::new();
     }
     let mut cut = Cut {
         run,
-        steps: 0,
+        steps: *spent,
         group: Vec::new(),
         rows: Vec::new(),
         all: Vec::new(),
@@ -241,6 +243,7 @@ fn wrapped_lines(run: &[Fragment]) -> Vec<Line> {
         too_many: false,
     };
     cut.visit(0);
+    *spent = cut.steps;
     if cut.too_many {
         return Vec::new();
     }
@@ -340,13 +343,13 @@ impl Cut<'_, '_> {
 
     /// Cuts fragments from `index` on; the open row holds `self.group`.
     fn visit(&mut self, index: usize) {
-        self.steps += 1;
-        if self.steps > MAX_FRAGMENT_STEPS {
+        if self.steps >= MAX_FRAGMENT_STEPS {
             self.too_many = true;
         }
         if self.too_many {
             return;
         }
+        self.steps += 1;
         let width = schema::T3_COLUMNS.len();
         let Some(fragment) = self.run.get(index) else {
             if self.group.is_empty() {
@@ -938,7 +941,7 @@ mod tests {
                 })
             })
             .collect();
-        wrapped_lines(&run)
+        wrapped_lines(&run, &mut 0)
             .iter()
             .map(|l| {
                 l.cells
@@ -962,6 +965,41 @@ mod tests {
         assert!(wrapped(&["4 0 0 0 0 0", "9", "8"]).is_empty());
         // A row that cannot be completed gives nothing.
         assert!(wrapped(&["4 0 0 0", "0 0"]).is_empty());
+    }
+
+    #[test]
+    fn fragment_cutting_shares_one_budget() {
+        // Runs of two-value lines, each with many cuts: once the section's budget is spent,
+        // later runs give no row instead of costing more.
+        let texts: Vec<String> = (0..MAX_FRAGMENTS).map(|_| "0 0".to_owned()).collect();
+        let run: Vec<Fragment> = texts
+            .iter()
+            .filter_map(|t| {
+                Some(Fragment {
+                    text: t,
+                    values: fragment_values(t)?,
+                    position: None,
+                })
+            })
+            .collect();
+        let mut spent = 0;
+        for _ in 0..100 {
+            wrapped_lines(&run, &mut spent);
+            assert!(spent <= MAX_FRAGMENT_STEPS);
+        }
+        assert_eq!(spent, MAX_FRAGMENT_STEPS);
+        let row: Vec<Fragment> = ["4 0 0 0", "0 0 4"]
+            .iter()
+            .filter_map(|t| {
+                Some(Fragment {
+                    text: t,
+                    values: fragment_values(t)?,
+                    position: None,
+                })
+            })
+            .collect();
+        assert_eq!(wrapped_lines(&row, &mut 0).len(), 1);
+        assert!(wrapped_lines(&row, &mut spent).is_empty());
     }
 
     #[test]
