@@ -103,7 +103,12 @@ pub fn place_t3(
         return None;
     }
     let specs = schema::rows(template, TableId::T3);
-    let lines = value_lines(items, headings, specs)?;
+    let region = section_3(items, headings)?;
+    if !region.iter().any(unlabelled_values) {
+        // Rows of cells with labels, or no values at all: the ordinary reader's table.
+        return None;
+    }
+    let lines = value_lines(region, specs);
     // Lines named by the label line before them are anchored too, unless that makes every
     // placement impossible (label lines and value lines out of step, as when every label
     // comes first): then only the lines' own labels anchor them.
@@ -130,21 +135,42 @@ pub fn place_t3(
 }
 
 /// The value and anchored lines of section 3, in printed order.
-fn value_lines(
-    items: &[Item],
-    headings: &[Heading],
-    specs: &'static [RowSpec],
-) -> Option<Vec<Line>> {
+/// The items of section 3, after its heading's item and before the next heading's.
+fn section_3<'i, 'a>(items: &'i [Item<'a>], headings: &[Heading]) -> Option<&'i [Item<'a>]> {
     let start = headings.iter().find(|h| h.number == 3)?.item;
     let end = headings
         .iter()
         .find(|h| h.number > 3)
         .map_or(items.len(), |h| h.item);
+    items.get(start + 1..end)
+}
+
+/// Whether an item holds values without a label of its own: a line of text that is values
+/// (seven, or fewer as part of a wrapped row; a label before seven values is checked later),
+/// or a row of cells without any label cell. Told without reading labels, so that a table of
+/// labelled rows costs no more than this look.
+fn unlabelled_values(item: &Item) -> bool {
+    match item {
+        Item::Text(t) => {
+            fragment_values(&t.text).is_some()
+                || labelled_values(&t.text, schema::T3_COLUMNS.len()).is_some()
+        }
+        Item::Row(row) => {
+            !row.cells.iter().any(|c| c.printed == Printed::Text)
+                && row
+                    .cells
+                    .iter()
+                    .any(|c| matches!(c.printed, Printed::Number { .. }))
+        }
+    }
+}
+
+fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut previous: Option<&Item> = None;
     let mut fragments: Vec<Fragment> = Vec::new();
     let mut spent = 0usize;
-    for item in items.get(start + 1..end)? {
+    for item in region {
         if let Item::Text(t) = item
             && let Some(values) = fragment_values(&t.text)
         {
@@ -193,7 +219,7 @@ fn value_lines(
         }
     }
     lines.extend(wrapped_lines(&fragments, &mut spent));
-    Some(lines)
+    lines
 }
 
 /// The most fragments in one run between other lines; a longer run is not searched.
@@ -214,14 +240,42 @@ struct Fragment<'a> {
 
 /// The values of a line of one to six values and nothing else.
 fn fragment_values(text: &str) -> Option<Vec<(usize, &str)>> {
-    let tokens: Vec<(usize, &str)> = text
-        .split_whitespace()
-        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
-        .collect();
-    let numeric = tokens
-        .iter()
-        .all(|(_, t)| matches!(classify(t), Printed::Number { .. } | Printed::Placeholder));
-    (numeric && !tokens.is_empty() && tokens.len() < schema::T3_COLUMNS.len()).then_some(tokens)
+    let width = schema::T3_COLUMNS.len();
+    let mut tokens = Vec::new();
+    // Prose is rejected at its first token, before anything is collected.
+    for token in text.split_whitespace() {
+        if tokens.len() + 1 >= width || !is_value(token) {
+            return None;
+        }
+        tokens.push((offset_in(text, token), token));
+    }
+    (!tokens.is_empty()).then_some(tokens)
+}
+
+/// A number or a placeholder.
+fn is_value(token: &str) -> bool {
+    matches!(
+        printed(token),
+        Printed::Number { .. } | Printed::Placeholder
+    )
+}
+
+/// The longest token read as a possible value; a longer one (a run of prose without spaces)
+/// is words, told without normalising it.
+const MAX_VALUE_BYTES: usize = 64;
+
+/// What a whitespace-separated token of a line holds.
+fn printed(token: &str) -> Printed {
+    if token.len() > MAX_VALUE_BYTES {
+        Printed::Text
+    } else {
+        classify(token)
+    }
+}
+
+/// The byte offset of `token`, a slice of `text`, in `text`.
+fn offset_in(text: &str, token: &str) -> usize {
+    (token.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
 }
 
 /// The value rows a run of fragments holds: each row the values of consecutive fragments
@@ -411,30 +465,33 @@ fn text_line(
 /// what precedes them as a label key (empty when nothing does): the values as (byte offset,
 /// token). `None` when the label ends in a number (the line holds more values than `width`).
 fn labelled_values(text: &str, width: usize) -> Option<(String, Vec<(usize, &str)>)> {
-    let tokens: Vec<(usize, &str)> = text
-        .split_whitespace()
-        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
-        .collect();
-    if tokens.len() < width || width == 0 {
+    if width == 0 {
         return None;
     }
-    let (head, values) = tokens.split_at(tokens.len() - width);
-    let printed: Vec<Printed> = values.iter().map(|(_, t)| classify(t)).collect();
-    if printed
-        .iter()
-        .any(|p| matches!(p, Printed::Text | Printed::Blank))
-        || !printed.iter().any(|p| matches!(p, Printed::Number { .. }))
-    {
+    // From the end: prose is rejected at its last token, before anything is collected.
+    let mut tokens = text.split_whitespace().rev();
+    let mut values = Vec::with_capacity(width);
+    let mut any_number = false;
+    for token in tokens.by_ref().take(width) {
+        match printed(token) {
+            Printed::Number { .. } => any_number = true,
+            Printed::Placeholder => {}
+            Printed::Text | Printed::Blank => return None,
+        }
+        values.push((offset_in(text, token), token));
+    }
+    if values.len() < width || !any_number {
         return None;
     }
-    let label = match head.last() {
+    values.reverse();
+    let label = match tokens.next() {
         None => String::new(),
-        Some((_, last)) if matches!(classify(last), Printed::Text) => {
+        Some(last) if matches!(printed(last), Printed::Text) => {
             crate::normalize::label_key(&text[..values.first()?.0])
         }
         Some(_) => return None,
     };
-    Some((label, values.to_vec()))
+    Some((label, values))
 }
 
 /// The cells of `values` (byte offset, token) of the line `text` at `position`.
@@ -460,6 +517,8 @@ fn cells_at(text: &str, values: &[(usize, &str)], position: Option<&Position>) -
 /// The longest label of a loose t2 line, in characters of its key (`行政事业性收费` is 7): a
 /// longer one is prose that happens to end in numbers.
 const MAX_LOOSE_LABEL_CHARS: usize = 12;
+/// The longest loose t2 line: a label of twelve characters and three amounts.
+const MAX_LOOSE_LINE_BYTES: usize = 160;
 
 /// t2 rows printed as loose lines before section 3 (`行政许可 97`, `规章 0 0 5`): PDF text
 /// often puts them before the table's own heading, where the table readers do not look. A
@@ -543,16 +602,26 @@ pub fn fill_loose_t2(
 /// The t2 row a loose line names: its label (what precedes its last values) is short and
 /// names a row whose number of columns the line's values match.
 fn loose_row(text: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
-    let first_value = text
-        .split_whitespace()
-        .position(|t| !matches!(classify(t), Printed::Text))?;
-    let tokens: Vec<&str> = text.split_whitespace().collect();
-    let label = crate::normalize::label_key(&tokens.get(..first_value)?.concat());
-    if label.is_empty() || label.chars().count() > MAX_LOOSE_LABEL_CHARS {
+    // A short label and at most three values: a longer line is prose, rejected unread.
+    if text.len() > MAX_LOOSE_LINE_BYTES {
+        return None;
+    }
+    let mut values = 0;
+    let mut label_end = None;
+    for token in text.split_whitespace().rev() {
+        if is_value(token) {
+            values += 1;
+        } else {
+            label_end = Some(offset_in(text, token) + token.len());
+            break;
+        }
+    }
+    let label = crate::normalize::label_key(text.get(..label_end?)?);
+    if values == 0 || label.is_empty() || label.chars().count() > MAX_LOOSE_LABEL_CHARS {
         return None;
     }
     let spec = crate::tables::match_t2_row(&label, specs)?;
-    (tokens.len() - first_value == spec.columns.len()).then_some(spec)
+    (values == spec.columns.len()).then_some(spec)
 }
 
 /// Every placement of `lines` into `rows` rows in order; `None` when the anchored lines
