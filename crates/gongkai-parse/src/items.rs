@@ -68,7 +68,7 @@ pub struct Row<'a> {
 }
 
 /// Lines longer than this are prose, not the first part of a wrapped label.
-const MAX_LEAD_CHARS: usize = 60;
+pub(crate) const MAX_LEAD_CHARS: usize = 60;
 
 #[derive(Debug, Clone)]
 pub enum Item<'a> {

@@ -6,7 +6,9 @@
 //! headings (also in the middle of a long line, also when worded differently), the format
 //! version, and reads t2, t3 and t4 into the model's rows and columns. Tables come from grids,
 //! from separated lines, and, when a section holds its table flattened to text without any
-//! separator, from `gongkai_digits::read_flattened_table`.
+//! separator, from `gongkai_digits::read_flattened_table`. A t3 whose value rows a converter
+//! tore from their labels is read by placing the value rows in the template's order, decided
+//! by the identities where the order alone does not (module `placement`).
 //!
 //! The reader records what the source contains and nothing more: cells it lacks are
 //! `missing`, blanks are `blank`, placeholders `placeholder`; a heading that is lost while its
@@ -16,6 +18,7 @@ mod items;
 mod metadata;
 mod normalize;
 mod number;
+mod placement;
 mod sections;
 mod tables;
 mod template;
@@ -83,6 +86,15 @@ pub fn read_document(doc: &Document) -> Report {
             }
             *report.tables.get_mut(table) = read;
         }
+        // A t3 torn from its labels (value rows without a label in section 3) is read again
+        // by placing its value rows in the template's order.
+        if let Some((t3, ambiguities)) = placement::place_t3(&items, &headings, shape) {
+            report.ambiguities.retain(|a| a.table != TableId::T3);
+            report.ambiguities.extend(ambiguities);
+            report.tables.t3 = Some(t3);
+        }
+        let loose = placement::fill_loose_t2(&items, &headings, shape, &mut report.tables.t2);
+        report.ambiguities.extend(loose);
         // §9: a number longer than its column allows is `invalid`, never summed.
         report.tables.invalidate_out_of_range(shape);
         if shape == Template::Mixed

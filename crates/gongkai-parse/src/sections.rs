@@ -36,23 +36,88 @@ const KEYWORDS: [(&[&str], usize); 6] = [
 
 const CJK_NUMERALS: &str = "一二三四五六七八九十百零〇";
 
+/// The words that identify a section's heading printed under another numeral, when a section
+/// was dropped and the ones after it renumbered (`二、收到和处理政府信息公开申请情况`): only
+/// the words no other section's heading or table label contains.
+const RENUMBERED_KEYWORDS: [(&[&str], usize); 6] = [
+    (&["总体情况"], 6),
+    (&["主动公开"], 8),
+    (&["收到和处理", "依申请"], 12),
+    (&["复议"], 20),
+    (&["主要问题", "问题及改进"], 20),
+    (&["其他需要报告"], 6),
+];
+
 /// Finds the headings in order; a section whose heading is not found is skipped.
+///
+/// Each heading is first searched under its own numeral. A section still missing is then
+/// searched, between the headings found before and after it, under any numeral with the
+/// words of [`RENUMBERED_KEYWORDS`]: a document that dropped a section numbers the following
+/// ones one lower.
 pub fn find_headings(items: &[Item]) -> Vec<Heading> {
-    let mut found = Vec::new();
+    let mut found: Vec<Heading> = Vec::new();
     let mut cursor = (0usize, 0usize);
     for (index, numeral) in NUMERALS.iter().enumerate() {
         let number = u8::try_from(index + 1).unwrap_or(u8::MAX);
-        if let Some(h) = find_one(items, cursor, *numeral, number) {
+        let Some((keywords, limit)) = KEYWORDS.get(index) else {
+            continue;
+        };
+        let search = Search {
+            numerals: std::slice::from_ref(numeral),
+            keywords,
+            limit: *limit,
+            until: None,
+        };
+        if let Some(h) = find_one(items, cursor, &search, number) {
             cursor = (h.item, h.end);
             found.push(h);
+        }
+    }
+    if found.len() == NUMERALS.len() {
+        return found;
+    }
+    for (index, (keywords, limit)) in RENUMBERED_KEYWORDS.iter().enumerate() {
+        let number = u8::try_from(index + 1).unwrap_or(u8::MAX);
+        if found.iter().any(|h| h.number == number) {
+            continue;
+        }
+        // `found` stays in section order: the heading goes between its neighbours.
+        let at = found
+            .iter()
+            .position(|h| h.number > number)
+            .unwrap_or(found.len());
+        let from = at
+            .checked_sub(1)
+            .and_then(|p| found.get(p))
+            .map_or((0, 0), |h| (h.item, h.end));
+        let search = Search {
+            numerals: &NUMERALS,
+            keywords,
+            limit: *limit,
+            until: found.get(at).map(|h| (h.item, h.start)),
+        };
+        if let Some(h) = find_one(items, from, &search, number) {
+            found.insert(at, h);
         }
     }
     found
 }
 
-fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> Option<Heading> {
-    let (keywords, limit) = KEYWORDS.get(usize::from(number).checked_sub(1)?)?;
+/// What [`find_one`] looks for: one of `numerals` followed by one of `keywords` within
+/// `limit` characters, before `until` (item, byte offset) when given.
+struct Search<'a> {
+    numerals: &'a [char],
+    keywords: &'a [&'a str],
+    limit: usize,
+    until: Option<(usize, usize)>,
+}
+
+fn find_one(items: &[Item], from: (usize, usize), search: &Search, number: u8) -> Option<Heading> {
+    let (keywords, limit) = (search.keywords, &search.limit);
     for (item_index, item) in items.iter().enumerate().skip(from.0) {
+        if search.until.is_some_and(|(item, _)| item_index > item) {
+            break;
+        }
         let Item::Text(text_item) = item else {
             continue;
         };
@@ -61,9 +126,25 @@ fn find_one(items: &[Item], from: (usize, usize), numeral: char, number: u8) -> 
         let Some(slice) = text.get(start_at..) else {
             continue;
         };
-        for (offset, _) in slice.match_indices(numeral) {
-            let c = numeral;
+        // One numeral (the first pass, over the whole text) is searched for as a character,
+        // which is much faster than testing every character against a set.
+        let mut single = None;
+        let mut several = None;
+        let hits: &mut dyn Iterator<Item = (usize, &str)> = match search.numerals {
+            [numeral] => single.insert(slice.match_indices(*numeral)),
+            numerals => several.insert(slice.match_indices(|c: char| numerals.contains(&c))),
+        };
+        for (offset, c) in hits {
+            let Some(c) = c.chars().next() else {
+                continue;
+            };
             let numeral_at = start_at + offset;
+            if search
+                .until
+                .is_some_and(|(item, start)| item_index == item && numeral_at >= start)
+            {
+                break;
+            }
             let before = text[..numeral_at].chars().next_back();
             let after = &text[numeral_at + c.len_utf8()..];
             // `第一部分 总体情况` is the other way of numbering sections.
@@ -181,6 +262,27 @@ mod tests {
             vec![1, 2]
         );
         assert_eq!(found[0].start, 0);
+    }
+
+    #[test]
+    fn headings_renumbered_after_a_dropped_section() {
+        // Section 2 was dropped: the ones after it are numbered one lower. The table labels
+        // numbered 二、, 三、 and 四、 inside section 3 are not headings.
+        let items = vec![
+            text("一、总体情况"),
+            text("二、收到和处理政府信息公开申请情况"),
+            text("二、上年结转政府信息公开申请数量"),
+            text("三、本年度办理结果"),
+            text("四、结转下年度继续办理"),
+            text("三、政府信息公开行政复议、行政诉讼情况"),
+            text("四、存在的主要问题及改进情况"),
+            text("五、其他需要报告的事项"),
+        ];
+        let found: Vec<(u8, usize)> = find_headings(&items)
+            .iter()
+            .map(|h| (h.number, h.item))
+            .collect();
+        assert_eq!(found, vec![(1, 0), (3, 1), (4, 5), (5, 6), (6, 7)]);
     }
 
     #[test]

@@ -292,6 +292,11 @@ fn t2_alternatives(row: &str) -> &'static [&'static [&'static str]] {
     }
 }
 
+/// The t2 row of `specs` a label key names.
+pub(crate) fn match_t2_row(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
+    match_t2(key, specs)
+}
+
 fn match_t2(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     let mask = CharMask::of(key);
     specs.iter().find(|s| {
@@ -418,12 +423,89 @@ fn match_t3(key: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> {
     None
 }
 
+/// Whether a row is t3's column header: two or more of its label cells are column labels
+/// (`自然人`, `商业企业`, …, `其他`, `总计`) or the header's group labels. The header's last
+/// label, `其他` (the organisations' other column), is followed by the blank under `总计`:
+/// read as a value row it would be `3.其他` with one blank value, and take that row's place
+/// before the real row comes.
+fn is_t3_header(s: &Split) -> bool {
+    const GROUP_LABELS: [&str; 2] = ["申请人情况", "法人或其他组织"];
+    s.labels
+        .iter()
+        .filter(|c| {
+            schema::T3_COLUMNS.iter().any(|col| col.label == c.key)
+                || GROUP_LABELS.contains(&c.key.as_str())
+        })
+        .count()
+        >= 2
+}
+
+/// The index in `specs` of the t3 row a label key names.
+pub(crate) fn match_t3_row(key: &str, specs: &'static [RowSpec]) -> Option<usize> {
+    let spec = match_t3(key, specs)?;
+    specs.iter().position(|s| s.key == spec.key)
+}
+
+/// A t3 row of cells as a line of [`crate::placement`]: the row its own label cells name
+/// (`None` for a row without labels, or whose labels name no row: a label torn in two), the
+/// row that the short line before it names together with its own label (the first part of a
+/// wrapped label), and its seven values. `None` for the header and for a row without exactly
+/// seven values (a row with labels keeps its last seven, as [`read_t3`] does; a bare row may
+/// be padded with blanks on either side).
+pub(crate) fn t3_row_line(row: &Row, specs: &'static [RowSpec]) -> Option<T3RowLine> {
+    let width = schema::T3_COLUMNS.len();
+    let s = split(row);
+    if !s.has_numbers() || is_t3_header(&s) {
+        return None;
+    }
+    let mut values: &[&RowCell] = &s.values;
+    while values.len() > width && values.last().is_some_and(|c| c.printed == Printed::Blank) {
+        values = &values[..values.len() - 1];
+    }
+    if s.labels.is_empty() {
+        while values.len() > width && values.first().is_some_and(|c| c.printed == Printed::Blank) {
+            values = &values[1..];
+        }
+    } else if values.len() > width {
+        values = &values[values.len() - width..];
+    }
+    if values.len() != width
+        || !values
+            .iter()
+            .any(|c| matches!(c.printed, Printed::Number { .. }))
+    {
+        return None;
+    }
+    let own = if s.labels.is_empty() {
+        None
+    } else {
+        match_t3_row(s.own_key(), specs).or_else(|| match_t3_row(&s.full_key(), specs))
+    };
+    let lead = if row.lead_key.is_empty() {
+        None
+    } else {
+        match_t3_row(&format!("{}{}", row.lead_key, s.own_key()), specs)
+    };
+    Some(T3RowLine {
+        own,
+        lead,
+        cells: values.iter().map(|c| c.to_cell()).collect(),
+    })
+}
+
+/// What [`t3_row_line`] finds in a row.
+pub(crate) struct T3RowLine {
+    pub own: Option<usize>,
+    pub lead: Option<usize>,
+    pub cells: Vec<gongkai_model::Cell>,
+}
+
 fn read_t3(rows: &[&Row], specs: &'static [RowSpec], out: &mut Table) -> usize {
     let width = schema::T3_COLUMNS.len();
     let mut found = 0;
     for row in rows {
         let s = split(row);
-        if !s.has_values() || (s.labels.is_empty() && row.lead_key.is_empty()) {
+        if !s.has_values() || (s.labels.is_empty() && row.lead_key.is_empty()) || is_t3_header(&s) {
             continue;
         }
         let spec = match_t3(s.own_key(), specs)
