@@ -360,7 +360,7 @@ impl Cut<'_, '_> {
             .iter()
             .flat_map(|&(f, a, b)| self.run[f].values[a..b].iter())
             .map(|(_, t)| match classify(t) {
-                Printed::Number { value, .. } => Some(value),
+                Printed::Number { value, .. } => value,
                 _ => None,
             })
             .collect();
