@@ -68,18 +68,26 @@
 
 #![forbid(unsafe_code)]
 
+mod dispositions;
 mod error;
 mod read;
 pub mod testing;
 mod types;
+mod versions;
 mod watch;
 mod write;
 
+pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
 pub use error::{ArchiveError, Result};
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
-    Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
-    ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted, Unqueued,
+    Archived, Disposition, DispositionRecord, DocumentRef, Event, EventRecord, FindingKey,
+    ListFilter, NewSubmission, Outcome, ReportPage, ReportSummary, Stage, StageRun, Status,
+    StoredCell, StoredReport, Submitted, Unqueued,
+};
+pub use versions::{
+    CellCorrection, ChangedCell, CorrectionRecorded, MAX_CORRECTED_CELLS, MAX_REASON_CHARS,
+    NewCorrection, Series, SeriesKey, VersionInfo, apply_corrections,
 };
 pub use watch::POLL_INTERVAL;
 

@@ -91,7 +91,7 @@ impl Archive {
             // READ COMMITTED: this statement sees the row whose commit the INSERT waited for.
             let existing: Option<Uuid> = sqlx::query_scalar(
                 "SELECT report_id FROM reports \
-                 WHERE idempotency_key = $1 OR sha256 = $2 \
+                 WHERE kind = 'SUBMISSION' AND (idempotency_key = $1 OR sha256 = $2) \
                  ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
             )
             .bind(idempotency_key)
@@ -596,7 +596,7 @@ const TRANSITION_SQL: &str = "CASE \
 /// parameter `channel`: the event as JSON when it is at most `max_payload` bytes, else only its
 /// report id (see [`crate::watch`]). The event is turned into JSON once (it was twice, for the
 /// test and for the payload: a third of `record_event`'s time under `auto_explain`).
-fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
+pub(crate) fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
     format!(
         "notified AS ( \
            SELECT pg_notify({channel}, CASE WHEN octet_length(e.json) <= {max_payload} \

@@ -12,11 +12,13 @@ mod convert;
 mod error;
 mod outbox;
 mod oversized;
+mod review;
 mod service;
 
 pub use caller::Caller;
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
 pub use error::GatewayError;
+pub use review::UNAUTHENTICATED_CALLER;
 pub use service::ReportServiceImpl;
 
 use gongkai_archive::Archive;

@@ -73,7 +73,7 @@ impl ReportServiceImpl {
     }
 
     /// Runs an archive call with the archive timeout: a database that hangs is UNAVAILABLE.
-    async fn archive_call<T>(
+    pub(crate) async fn archive_call<T>(
         &self,
         what: &str,
         call: impl Future<Output = gongkai_archive::Result<T>>,
@@ -202,6 +202,7 @@ impl ReportServiceImpl {
             filename,
             source_system,
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
         };
         if submitted.duplicate {
             let status = self.settle_duplicate(&message).await?;
@@ -449,6 +450,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             template,
             status: convert::status_filter(status),
             has_errors: request.has_errors,
+            unjudged_errors: request.unjudged_errors.unwrap_or(false),
         };
         let page = self
             .archive_call(
@@ -464,6 +466,31 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             reports: page.reports.iter().map(convert::summary).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
+    }
+
+    async fn correct_report(
+        &self,
+        request: Request<v1::CorrectReportRequest>,
+    ) -> Result<Response<v1::CorrectReportResponse>, GrpcStatus> {
+        self.correct_report(request).await.map(Response::new)
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<v1::ListVersionsRequest>,
+    ) -> Result<Response<v1::ListVersionsResponse>, GrpcStatus> {
+        self.list_versions(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn set_finding_disposition(
+        &self,
+        request: Request<v1::SetFindingDispositionRequest>,
+    ) -> Result<Response<v1::SetFindingDispositionResponse>, GrpcStatus> {
+        self.set_finding_disposition(request)
+            .await
+            .map(Response::new)
     }
 
     type GetDocumentStream = ResponseStream<v1::DocumentChunk>;

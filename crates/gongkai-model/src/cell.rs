@@ -21,6 +21,10 @@ pub enum CellState {
     Missing,
     /// Concatenated digits that decode in more than one way; `candidates` lists the values.
     Ambiguous,
+    /// A reviewer's correction (archive.md §1): `value` is the corrected value (`None`: the
+    /// cell is blank), `text` still the text read from the source, and `previous_state` /
+    /// `previous_value` what the reader had made of it.
+    Corrected,
 }
 
 impl CellState {
@@ -31,6 +35,7 @@ impl CellState {
             CellState::Placeholder => "placeholder",
             CellState::Missing => "missing",
             CellState::Ambiguous => "ambiguous",
+            CellState::Corrected => "corrected",
         }
     }
 }
@@ -71,6 +76,16 @@ pub struct Cell {
         with = "crate::exact::vec"
     )]
     pub candidates: Vec<Decimal>,
+    /// For `corrected` cells: the state the reader gave the cell before the correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_state: Option<CellState>,
+    /// For `corrected` cells: the value before the correction (`None` when it had none).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::exact::option"
+    )]
+    pub previous_value: Option<Decimal>,
 }
 
 impl Cell {
@@ -82,6 +97,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -93,6 +110,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -104,6 +123,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -115,6 +136,8 @@ impl Cell {
             position: None,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -130,6 +153,8 @@ impl Cell {
             position,
             unit: None,
             candidates,
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -138,10 +163,31 @@ impl Cell {
         self
     }
 
-    /// The value the arithmetic rules may use: numbers and blanks (as 0), nothing else.
+    /// `self` corrected by a reviewer to `value` (`None`: blank, read as 0): the source text
+    /// and position stay, the reader's state and value are kept as the previous ones. A cell
+    /// corrected twice keeps what the reader had read, not the first correction.
+    pub fn corrected(&self, value: Option<Decimal>) -> Cell {
+        let (previous_state, previous_value) = match self.state {
+            CellState::Corrected => (self.previous_state, self.previous_value),
+            state => (Some(state), self.value),
+        };
+        Cell {
+            value: Some(value.unwrap_or(Decimal::ZERO)),
+            text: self.text.clone(),
+            state: CellState::Corrected,
+            position: self.position.clone(),
+            unit: self.unit.clone(),
+            candidates: Vec::new(),
+            previous_state,
+            previous_value,
+        }
+    }
+
+    /// The value the arithmetic rules may use: numbers, blanks (as 0) and corrected values,
+    /// nothing else.
     pub fn usable(&self) -> Option<Decimal> {
         match self.state {
-            CellState::Number | CellState::Blank => self.value,
+            CellState::Number | CellState::Blank | CellState::Corrected => self.value,
             _ => None,
         }
     }

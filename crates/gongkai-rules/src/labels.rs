@@ -84,7 +84,9 @@ pub(crate) fn unusable_state(state: Option<CellState>) -> (&'static str, &'stati
         None | Some(CellState::Missing) => ("缺失", "missing"),
         Some(CellState::Placeholder) => ("为占位符", "a placeholder"),
         Some(CellState::Ambiguous) => ("有多种拆分", "ambiguous"),
-        Some(CellState::Number | CellState::Blank) => ("无数值", "without a value"),
+        Some(CellState::Number | CellState::Blank | CellState::Corrected) => {
+            ("无数值", "without a value")
+        }
     }
 }
 

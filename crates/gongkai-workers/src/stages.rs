@@ -27,7 +27,9 @@ use gongkai_archive::{
 use gongkai_blob::{BlobError, BlobStore, derived_key};
 use gongkai_model::{CheckedReport, Report, Source, Summary};
 use gongkai_queue::message::TRACEPARENT;
-use gongkai_queue::{FieldTable, Handler, Incoming, Outcome, Publisher, Stage, StageMessage};
+use gongkai_queue::{
+    FieldTable, Handler, Incoming, MessageKind, Outcome, Publisher, Stage, StageMessage,
+};
 use gongkai_telemetry::{Metrics, Outcome as MetricOutcome, Stage as MetricStage};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -90,9 +92,9 @@ fn from_archive(error: ArchiveError) -> Step {
         ArchiveError::NotFound { report_id } => {
             Step::Permanent(format!("report {report_id} is not in the archive"))
         }
-        ArchiveError::Corrupt { .. } | ArchiveError::InvalidArgument(_) => {
-            Step::Permanent(error.to_string())
-        }
+        ArchiveError::Corrupt { .. }
+        | ArchiveError::InvalidArgument(_)
+        | ArchiveError::FailedPrecondition(_) => Step::Permanent(error.to_string()),
         // Unavailable, and database errors that may be passing (a deadlock, a restart):
         // retried, and after the attempts are used up, dead-lettered.
         other => Step::Transient(other.to_string()),
@@ -352,7 +354,7 @@ impl StageContext {
             Ok(false) => {}
             Err(step) => return step,
         }
-        let parsed: ParsedReport = match self.get_json(message.report_id, PARSED_ARTEFACT).await {
+        let parsed = match self.validate_input(message).await {
             Ok(parsed) => parsed,
             Err(step) => return step,
         };
@@ -433,6 +435,22 @@ impl StageContext {
         match self.publish(publisher, Stage::Archive, incoming).await {
             Ok(()) => Step::Done,
             Err(step) => step,
+        }
+    }
+
+    /// What the validate stage checks: the parse stage's artefact for a submission; for a
+    /// correction, its parent's archived content with the corrected cells, rebuilt from the
+    /// archive (a correction is never parsed).
+    async fn validate_input(&self, message: &StageMessage) -> Result<ParsedReport, Step> {
+        match message.kind {
+            MessageKind::Submission => self.get_json(message.report_id, PARSED_ARTEFACT).await,
+            MessageKind::Correction => self
+                .archive
+                .corrected_content(message.report_id)
+                .instrument(gongkai_telemetry::db_span("corrected_content"))
+                .await
+                .map(|(source, report)| ParsedReport { source, report })
+                .map_err(from_archive),
         }
     }
 

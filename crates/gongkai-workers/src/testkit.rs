@@ -127,6 +127,7 @@ impl TestPipeline {
             filename: filename.to_owned(),
             source_system: Some("gongkai-workers-test".to_owned()),
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
         };
         self.publisher
             .publish(Stage::Parse, &message, FieldTable::default())

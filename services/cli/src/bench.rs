@@ -223,6 +223,7 @@ async fn one_report(
                 media_type: None,
                 source_system: "gongkai-bench".to_owned(),
                 idempotency_key: None,
+                batch: None,
             })
             .await?
             .into_inner();
@@ -484,6 +485,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             filename: documents[0].name.clone(),
             source_system: Some("gongkai-bench".to_owned()),
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
         };
         let body = sample.to_json()?;
         let rate = broker_ceiling(&args, &body).await?;

@@ -83,6 +83,9 @@ pub struct ListArgs {
     /// Only reports without an error finding.
     #[arg(long)]
     pub no_errors: bool,
+    /// Only archived reports with an error finding that no reviewer has judged (`gongkai judge`).
+    #[arg(long)]
+    pub unjudged: bool,
     /// Reports per page.
     #[arg(long, default_value_t = 50)]
     pub page_size: u32,
@@ -198,6 +201,7 @@ async fn submit_one(
             media_type: None,
             source_system: args.source_system.clone(),
             idempotency_key: args.idempotency_key.clone(),
+            batch: None,
         })
         .await
         .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
@@ -343,6 +347,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<i32> {
                 has_errors,
                 page_size: args.page_size,
                 page_token: token.clone(),
+                unjudged_errors: args.unjudged.then_some(true),
             })
             .await
             .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
@@ -413,6 +418,16 @@ fn severity_word(code: i32) -> &'static str {
     }
 }
 
+/// A finding's judgement as `gongkai judge` spells it; `None` when no one judged it.
+fn disposition_word(code: i32) -> Option<&'static str> {
+    match v1::Disposition::try_from(code).unwrap_or(v1::Disposition::Unspecified) {
+        v1::Disposition::Unspecified => None,
+        v1::Disposition::ConfirmedAsPublished => Some("confirmed"),
+        v1::Disposition::ToBeCorrected => Some("to-correct"),
+        v1::Disposition::NotAProblem => Some("not-a-problem"),
+    }
+}
+
 fn cell_state_word(code: i32) -> &'static str {
     match v1::CellState::try_from(code).unwrap_or(v1::CellState::Unspecified) {
         v1::CellState::Number => "number",
@@ -420,6 +435,7 @@ fn cell_state_word(code: i32) -> &'static str {
         v1::CellState::Placeholder => "placeholder",
         v1::CellState::Missing => "missing",
         v1::CellState::Ambiguous => "ambiguous",
+        v1::CellState::Corrected => "corrected",
         v1::CellState::Unspecified => "unspecified",
     }
 }
@@ -438,6 +454,27 @@ fn print_report(report: &v1::Report) {
     }
     if !report.rules_version.is_empty() {
         println!("rules    {}", report.rules_version);
+    }
+    if let Some(version) = report.version {
+        let kind = if report.kind == v1::ReportKind::Correction as i32 {
+            "correction"
+        } else {
+            "submission"
+        };
+        println!("version  {version} ({kind})");
+    }
+    if let Some(parent) = &report.parent_report_id {
+        println!(
+            "corrects {parent}{}",
+            report
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(next) = &report.superseded_by {
+        println!("replaced by {next}");
     }
     for table in &report.tables {
         let read = table
@@ -469,6 +506,20 @@ fn print_report(report: &v1::Report) {
                 f.rule,
                 f.message
             );
+            if let Some(judged) = disposition_word(f.disposition) {
+                println!(
+                    "          审核 / judged: {judged}{}{}",
+                    f.disposition_caller
+                        .as_deref()
+                        .map(|c| format!(" by {c}"))
+                        .unwrap_or_default(),
+                    f.disposition_note
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .map(|n| format!(" — {n}"))
+                        .unwrap_or_default()
+                );
+            }
         }
     }
     if !report.events.is_empty() {
@@ -545,6 +596,9 @@ pub fn report_json(report: &v1::Report) -> serde_json::Value {
                 "actual": observed(&f.found),
                 "message": f.message,
                 "message_en": f.message_en,
+                "disposition": disposition_word(f.disposition),
+                "disposition_note": f.disposition_note,
+                "disposition_caller": f.disposition_caller,
             })
         })
         .collect();

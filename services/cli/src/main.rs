@@ -15,6 +15,7 @@ mod bench;
 mod check;
 mod client;
 mod dlq;
+mod review;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// 查看和重新投递死信 / list and redrive dead-lettered messages.
     Dlq(dlq::DlqArgs),
+    /// 更正已归档报告的单元格（生成新版本） / correct cells of an archived report (a new version).
+    Correct(review::CorrectArgs),
+    /// 查看报告的各个版本 / list the versions of a report's series.
+    History(review::HistoryArgs),
+    /// 对核验结果作出审核判断 / judge a finding (confirmed, to-correct, not-a-problem).
+    Judge(review::JudgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +73,9 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Correct(args) => client::run(review::correct(args)),
+        Command::History(args) => client::run(review::history(args)),
+        Command::Judge(args) => client::run(review::judge(args)),
     };
     match outcome {
         Ok(code) => code,

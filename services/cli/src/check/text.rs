@@ -166,6 +166,13 @@ fn cell_text(cell: Option<&Cell>, flagged: Option<Severity>) -> GridCell {
             CellState::Placeholder => (format!("[{}]", c.text.trim()), Some("33")),
             CellState::Missing => ("[缺]".to_owned(), Some("31")),
             CellState::Ambiguous => ("[歧]".to_owned(), Some("35")),
+            CellState::Corrected => {
+                let v = c.value.map(|v| v.to_string()).unwrap_or_default();
+                (
+                    format!("{v}{}[改]", c.unit.as_deref().unwrap_or("")),
+                    Some("36"),
+                )
+            }
         },
     };
     match flagged {
