@@ -53,3 +53,47 @@ CREATE TABLE finding_dispositions (
 
 -- §4 Batches: a caller's label on submissions (reports.batch), or a re-validation run.
 CREATE INDEX reports_batch ON reports (batch, status) WHERE batch IS NOT NULL;
+-- Every batch: a label on submissions (its reports carry it in reports.batch), or a
+-- re-validation run (its reports are the rows of `revalidations`).
+CREATE TABLE batches (
+    batch       text        PRIMARY KEY,
+    kind        text        NOT NULL CHECK (kind IN ('SUBMISSION', 'REVALIDATION')),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    caller      text,
+    -- Re-validations: what was asked.
+    reparse     boolean     NOT NULL DEFAULT false,
+    rules_version text
+);
+CREATE INDEX batches_newest ON batches (created_at DESC, batch DESC);
+
+-- §3 Re-validation: one row per report of a re-validation batch. Its status is the
+-- re-validation's own (the report stays ARCHIVED throughout): QUEUED until the archive stage
+-- replaced the findings (DONE) or gave up (FAILED); SKIPPED for a report already at the current
+-- rules version. The rule versions and finding counts before and after are the record of the
+-- re-validation (also written as the report's `revalidate` event).
+CREATE TABLE revalidations (
+    batch           text        NOT NULL REFERENCES batches (batch),
+    report_id       uuid        NOT NULL REFERENCES reports (report_id),
+    status          text        NOT NULL DEFAULT 'QUEUED'
+                    CHECK (status IN ('QUEUED', 'DONE', 'SKIPPED', 'FAILED')),
+    queued_at       timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz,
+    failure_stage   text,
+    failure_reason  text,
+    rules_before    text,
+    rules_after     text,
+    errors_before   integer,
+    warnings_before integer,
+    infos_before    integer,
+    errors_after    integer,
+    warnings_after  integer,
+    infos_after     integer,
+    PRIMARY KEY (batch, report_id)
+);
+CREATE INDEX revalidations_report ON revalidations (report_id);
+
+-- A re-validation is recorded among the report's events, stage `revalidate` (its attempt
+-- numbers the report's re-validations, so that each is an event of its own).
+ALTER TABLE events DROP CONSTRAINT events_stage_check;
+ALTER TABLE events ADD CONSTRAINT events_stage_check
+    CHECK (stage IN ('receive', 'parse', 'validate', 'archive', 'revalidate'));

@@ -69,23 +69,28 @@ pub enum Stage {
     Parse,
     Validate,
     Archive,
+    /// A re-validation of an archived report (archive.md §3) rewrote its findings; the event
+    /// says the rule versions and the finding counts before and after.
+    Revalidate,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [
+    pub const ALL: [Stage; 5] = [
         Stage::Receive,
         Stage::Parse,
         Stage::Validate,
         Stage::Archive,
+        Stage::Revalidate,
     ];
 
-    /// The stored form: `receive`, `parse`, `validate`, `archive`.
+    /// The stored form: `receive`, `parse`, `validate`, `archive`, `revalidate`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Stage::Receive => "receive",
             Stage::Parse => "parse",
             Stage::Validate => "validate",
             Stage::Archive => "archive",
+            Stage::Revalidate => "revalidate",
         }
     }
 
@@ -153,6 +158,8 @@ pub struct NewSubmission {
     pub source_system: Option<String>,
     /// When the gateway started receiving the document: the start of the `receive` event.
     pub received_at: DateTime<Utc>,
+    /// The caller's batch label (archive.md §4), if any.
+    pub batch: Option<String>,
 }
 
 /// The answer to [`crate::Archive::record_submission`].

@@ -6,6 +6,7 @@
 //! `gongkai up` runs it beside the workers). [`Gateway::connect`] + [`Gateway::serve_on`] let a
 //! caller bind the listener itself (tests bind port 0).
 
+mod batches;
 mod caller;
 mod config;
 mod convert;
@@ -15,6 +16,7 @@ mod oversized;
 mod review;
 mod service;
 
+pub use batches::BATCH_POLL_INTERVAL;
 pub use caller::Caller;
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
 pub use error::GatewayError;

@@ -80,6 +80,7 @@ impl ReportServiceImpl {
             source_system: Some(caller),
             attempt: 0,
             kind: MessageKind::Correction,
+            batch: None,
         };
         if let Err(error) = self
             .publisher

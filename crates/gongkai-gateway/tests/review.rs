@@ -497,3 +497,260 @@ async fn a_disposition_is_kept_for_the_series_while_the_finding_recurs() {
     }
     gw.stop().await;
 }
+
+/// Follows a batch with WatchBatch until it is complete; returns the last view.
+async fn watch_batch_to_end(client: &mut Client, batch: &str) -> v1::Batch {
+    let stream = client
+        .watch_batch(v1::WatchBatchRequest {
+            batch: batch.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let views = tokio::time::timeout(
+        Duration::from_secs(60),
+        stream.map(|v| v.unwrap()).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the batch completes within a minute");
+    let last = views.last().cloned().expect("at least one view");
+    assert!(last.complete, "{last:?}");
+    last
+}
+
+fn count_of(batch: &v1::Batch, status: &str) -> u32 {
+    batch
+        .counts
+        .iter()
+        .find(|c| c.status == status)
+        .map_or(0, |c| c.count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_of_last_year_changes_this_years_carry_over_after_revalidation() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("review_revalidate", |_| {}).await;
+    let (stop, workers) = start_workers(&gw);
+    let mut client = gw.client().await;
+    let agency = "结转区人民政府";
+
+    // 2022 carries 0 forward; 2023 says it carried 1 over: X-CARRY-OVER.
+    let last_year = submit(&mut client, &ambiguous_report(agency, 2022), "2022.txt").await;
+    let this_year = submit(&mut client, &ambiguous_report(agency, 2023), "2023.txt").await;
+    assert!(
+        rules(&this_year).contains(&"X-CARRY-OVER"),
+        "{:?}",
+        rules(&this_year)
+    );
+    assert!(!rules(&last_year).contains(&"X-CARRY-OVER"));
+    let this_id = this_year.report_id.clone();
+    let only_2023 = v1::ReportFilter {
+        agency: Some(agency.into()),
+        year_from: Some(2023),
+        year_to: Some(2023),
+        ..Default::default()
+    };
+
+    // Already at the current rules version: skipped, and the batch is complete at once.
+    let skipped = client
+        .revalidate_reports(v1::RevalidateReportsRequest {
+            filter: Some(only_2023.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((skipped.queued, skipped.skipped), (0, 1));
+    let view = watch_batch_to_end(&mut client, &skipped.batch).await;
+    assert_eq!(count_of(&view, "SKIPPED"), 1);
+
+    // The reviewer corrects 2022: one application was carried forward after all.
+    let answer = client
+        .correct_report(v1::CorrectReportRequest {
+            report_id: last_year.report_id.clone(),
+            cells: vec![
+                set("t3", "carried_forward", "natural_person", Some("1")),
+                set("t3", "carried_forward", "total", Some("1")),
+            ],
+            reason: "结转下年度 1 件漏填".into(),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let corrected = final_report(&mut client, &answer.report_id).await;
+    assert_eq!(corrected.status, v1::ReportStatus::Archived as i32);
+
+    // Re-validated (forced: same rules), 2023 is checked against the corrected 2022.
+    let revalidation = client
+        .revalidate_reports(v1::RevalidateReportsRequest {
+            filter: Some(only_2023),
+            force: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((revalidation.queued, revalidation.skipped), (1, 0));
+    let view = watch_batch_to_end(&mut client, &revalidation.batch).await;
+    assert_eq!(view.kind, "REVALIDATION");
+    assert_eq!(
+        (view.total, count_of(&view, "DONE"), view.failed),
+        (1, 1, 0)
+    );
+    assert!(view.finished_at.is_some());
+    let after = client
+        .get_report(v1::GetReportRequest {
+            report_id: this_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !rules(&after).contains(&"X-CARRY-OVER"),
+        "{:?}",
+        rules(&after)
+    );
+    let others: Vec<&str> = rules(&this_year)
+        .into_iter()
+        .filter(|r| *r != "X-CARRY-OVER")
+        .collect();
+    assert_eq!(rules(&after), others);
+    // No new version; the re-validation is an event with the before and after.
+    assert_eq!(after.version, Some(1));
+    assert_eq!(after.status, v1::ReportStatus::Archived as i32);
+    let revalidated: Vec<&v1::ReportEvent> = after
+        .events
+        .iter()
+        .filter(|e| e.stage == "revalidate")
+        .collect();
+    assert_eq!(revalidated.len(), 1, "{:?}", after.events);
+    let detail = revalidated[0].detail.as_deref().unwrap_or_default();
+    let (before, now) = (this_year.summary.unwrap(), after.summary.unwrap());
+    assert_eq!(
+        before.errors + before.warnings + before.infos,
+        now.errors + now.warnings + now.infos + (rules(&this_year).len() - others.len()) as u32
+    );
+    let counts = format!(
+        "errors {} → {}, warnings {} → {}, infos {} → {}",
+        before.errors, now.errors, before.warnings, now.warnings, before.infos, now.infos
+    );
+    assert!(detail.contains(&counts), "{detail} lacks {counts}");
+
+    // Delivered twice, archived once: the archive stage's write of the same re-validation
+    // again changes nothing.
+    let archive = gongkai_archive::Archive::connect(gw.db.url())
+        .await
+        .unwrap();
+    let id: uuid::Uuid = this_id.parse().unwrap();
+    let stored = archive.get_report(id).await.unwrap();
+    let json = serde_json::to_string(&stored.checked.unwrap()).unwrap();
+    let again = archive
+        .archive_revalidation(&revalidation.batch, id, &json, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        again,
+        "a second write of the same re-validation is a redelivery"
+    );
+    assert_eq!(
+        archive
+            .events(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.stage == gongkai_archive::Stage::Revalidate)
+            .count(),
+        1
+    );
+
+    let _ = stop.send(true);
+    for task in workers {
+        task.await.unwrap();
+    }
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_shows_its_failures_and_retry_requeues_exactly_them() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("review_batch", |_| {}).await;
+    let (stop, workers) = start_workers(&gw);
+    let mut client = gw.client().await;
+    let label = "2022年度全市年报";
+
+    let mut ids = Vec::new();
+    for (content, name) in [
+        (ambiguous_report("甲区人民政府", 2022), "甲.txt"),
+        (b"\x00\x01\x02 not a report \xff".to_vec(), "broken.bin"),
+        (ambiguous_report("乙区人民政府", 2022), "乙.txt"),
+    ] {
+        let mut submission = request(&content, name);
+        submission.batch = Some(label.into());
+        ids.push(
+            client
+                .submit_report(submission)
+                .await
+                .unwrap()
+                .into_inner()
+                .report_id,
+        );
+    }
+    let view = watch_batch_to_end(&mut client, label).await;
+    assert_eq!(view.kind, "SUBMISSION");
+    assert_eq!(
+        (view.total, count_of(&view, "ARCHIVED"), view.failed),
+        (3, 2, 1)
+    );
+    let shown = client
+        .get_batch(v1::GetBatchRequest {
+            batch: label.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.failures.len(), 1);
+    assert_eq!(shown.failures[0].report_id, ids[1]);
+    assert_eq!(shown.failures[0].filename, "broken.bin");
+    assert_eq!(shown.failures[0].stage.as_deref(), Some("parse"));
+    assert!(shown.failures[0].reason.is_some());
+    let listed = client
+        .list_batches(v1::ListBatchesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.batches.len(), 1);
+    assert_eq!(listed.batches[0].batch, label);
+    let unknown = client
+        .get_batch(v1::GetBatchRequest {
+            batch: "没有这个批次".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+
+    // With the workers stopped, what RetryBatch queues stays in the queue to be looked at:
+    // exactly the failed report, nothing else.
+    let _ = stop.send(true);
+    for task in workers {
+        task.await.unwrap();
+    }
+    let retried = client
+        .retry_batch(v1::RetryBatchRequest {
+            batch: label.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried.requeued, 1);
+    assert_eq!(retried.report_ids, [ids[1].clone()]);
+    let queued = gw.drain("gongkai.parse").await;
+    let queued: Vec<String> = queued.iter().map(|m| m.report_id.to_string()).collect();
+    assert_eq!(queued, [ids[1].clone()]);
+    assert!(gw.drain("gongkai.validate").await.is_empty());
+    gw.stop().await;
+}

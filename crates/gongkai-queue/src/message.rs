@@ -41,6 +41,9 @@ pub struct StageMessage {
     /// What the stages are to do with the report (absent in the JSON: a submission).
     #[serde(default, skip_serializing_if = "MessageKind::is_submission")]
     pub kind: MessageKind,
+    /// Re-validations: the batch the re-validation belongs to (its progress is kept there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 /// What a stage message asks of the stages (archive.md §1, §3). The body's `kind`, in
@@ -54,11 +57,23 @@ pub enum MessageKind {
     /// A reviewer's correction (a report of its own): validate reads the parent's archived
     /// content with the corrected cells from the archive, then archive.
     Correction,
+    /// A re-validation of an archived report (`batch` names its batch): validate reads the
+    /// archived content, archive replaces the findings. No new version, no status change.
+    Revalidation,
+    /// A re-validation that reads the document again: parse the stored bytes, validate the
+    /// parsed artefact, archive replaces the content and the findings.
+    Reparse,
 }
 
 impl MessageKind {
     pub fn is_submission(&self) -> bool {
         *self == MessageKind::Submission
+    }
+
+    /// A re-validation of an archived report (with or without reading it again): the stages
+    /// leave the report's status alone and keep their progress in the batch.
+    pub fn is_revalidation(&self) -> bool {
+        matches!(self, MessageKind::Revalidation | MessageKind::Reparse)
     }
 }
 
@@ -159,6 +174,7 @@ mod tests {
             source_system: Some("test".to_owned()),
             attempt: 2,
             kind: MessageKind::Correction,
+            batch: Some("revalidation-1".to_owned()),
         };
         let json = message.to_json().unwrap();
         assert_eq!(StageMessage::from_json(&json).unwrap(), message);

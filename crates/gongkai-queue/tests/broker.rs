@@ -28,6 +28,7 @@ fn message(n: usize) -> StageMessage {
         source_system: Some("broker-test".to_owned()),
         attempt: 0,
         kind: gongkai_queue::MessageKind::Submission,
+        batch: None,
     }
 }
 

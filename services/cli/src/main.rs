@@ -11,6 +11,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod batch;
 mod bench;
 mod check;
 mod client;
@@ -59,6 +60,10 @@ enum Command {
     History(review::HistoryArgs),
     /// 对核验结果作出审核判断 / judge a finding (confirmed, to-correct, not-a-problem).
     Judge(review::JudgeArgs),
+    /// 按现行规则重新核验已归档报告 / check archived reports again (a batch).
+    Revalidate(batch::RevalidateArgs),
+    /// 查看、跟踪和重试批次 / list, show, watch and retry batches.
+    Batch(batch::BatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +81,8 @@ fn main() -> ExitCode {
         Command::Correct(args) => client::run(review::correct(args)),
         Command::History(args) => client::run(review::history(args)),
         Command::Judge(args) => client::run(review::judge(args)),
+        Command::Revalidate(args) => client::run(batch::revalidate(args)),
+        Command::Batch(args) => client::run(batch::batch(args)),
     };
     match outcome {
         Ok(code) => code,
