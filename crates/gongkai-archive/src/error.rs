@@ -26,6 +26,11 @@ pub enum ArchiveError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// The request is well-formed but the archive is not in the state it needs (a correction of
+    /// a report that is not archived, or not current). The message says which state is.
+    #[error("{0}")]
+    FailedPrecondition(String),
+
     /// The database answered with an error that is not about reachability.
     #[error("archive database error while {context}")]
     Database {

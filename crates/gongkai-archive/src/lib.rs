@@ -1,6 +1,7 @@
 //! The PostgreSQL archive of gongkai: every submitted document, where it stands in the
 //! pipeline, the events of each stage, and the checked report it became — with its cells
-//! (exact NUMERIC, a view of the stored document) and findings as rows, and the version series of each agency's yearly report.
+//! (exact NUMERIC, a view of the stored document) and findings as rows, and the version series of each agency's yearly report, corrections, reviewers' judgements,
+//! batches and re-validations (`versions`, `dispositions`, `batches`).
 //!
 //! # Use
 //!
@@ -24,12 +25,15 @@
 //!
 //! | table | key | holds |
 //! |---|---|---|
-//! | `reports` | `report_id` (UUID v7, time-ordered); unique `sha256`; unique `idempotency_key` | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
+//! | `reports` | `report_id` (UUID v7, time-ordered); `sha256` unique among submissions; `idempotency_key` unique per kind | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
 //! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
 //! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
 //! | `unqueued_reports` | `report_id` | the reports whose parse message the broker has not confirmed yet (written with the submission, deleted by [`Archive::mark_queued`]) |
 //! | `cells` (a view of `reports.checked`) | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell of an archived report as a row: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order. Read from the stored document rather than stored twice (migration 0005 says why) |
 //! | `findings` | (`report_id`, `ordinal`) | every finding: rule, severity, cell, expected/actual (jsonb, number or text), messages, rules version |
+//! | `finding_dispositions` | (`agency`, `year`, `rule`, `table_id`, `row_key`, `column_key`) | a reviewer's judgement of a finding, kept for the series ([`Archive::set_disposition`]) |
+//! | `batches` | `batch` | a submission label or a re-validation run: kind, creator, time |
+//! | `revalidations` | (`batch`, `report_id`) | one report's re-validation in a batch: its status and the rule versions and finding counts before and after ([`Archive::archive_revalidation`]) |
 //!
 //! Why these keys:
 //!
@@ -68,18 +72,31 @@
 
 #![forbid(unsafe_code)]
 
+mod batches;
+mod dispositions;
 mod error;
 mod read;
 pub mod testing;
 mod types;
+mod versions;
 mod watch;
 mod write;
 
+pub use batches::{
+    BatchFailure, BatchView, MAX_LISTED_FAILURES, QueueItem, REVALIDATION_BATCH_PREFIX, Retry,
+    RevalidationPlan, RevalidationRequest, version_lt,
+};
+pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
 pub use error::{ArchiveError, Result};
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
-    Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
-    ReportSummary, Stage, StageRun, Status, StoredCell, StoredReport, Submitted, Unqueued,
+    Archived, Disposition, DispositionRecord, DocumentRef, Event, EventRecord, FindingKey,
+    ListFilter, NewSubmission, Outcome, ReportPage, ReportSummary, Stage, StageRun, Status,
+    StoredCell, StoredReport, Submitted, Unqueued,
+};
+pub use versions::{
+    CellCorrection, ChangedCell, CorrectionRecorded, MAX_CORRECTED_CELLS, MAX_REASON_CHARS,
+    NewCorrection, Series, SeriesKey, VersionInfo, apply_corrections,
 };
 pub use watch::POLL_INTERVAL;
 

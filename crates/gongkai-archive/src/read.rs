@@ -23,7 +23,10 @@ const REPORT_COLUMNS: &str = "r.report_id, r.status, r.failure_stage, r.failure_
     r.filename, r.sha256, r.blob_key, r.media_type, r.size_bytes, r.source_system, \
     r.idempotency_key, r.received_at, r.updated_at, r.finished_at, r.agency, r.year, \
     r.template, r.rules_version, r.version, r.checked::text AS checked, \
-    (s.current_report_id IS NOT NULL AND s.current_report_id = r.report_id) AS is_current";
+    (s.current_report_id IS NOT NULL AND s.current_report_id = r.report_id) AS is_current, \
+    r.kind, r.parent_report_id, r.reason, r.caller, r.batch, \
+    (SELECT n.report_id FROM reports n WHERE n.agency = r.agency AND n.year = r.year \
+       AND n.version = r.version + 1) AS superseded_by";
 
 impl Archive {
     /// Everything about one report: submission, status (with the failure reason), archived
@@ -54,6 +57,15 @@ impl Archive {
             .ok_or(ArchiveError::NotFound { report_id })?;
 
         let events = read_events(&mut tx, report_id).await?;
+        let dispositions = match (
+            get::<Option<String>>(&row, report_id, "agency")?,
+            get::<Option<i32>>(&row, report_id, "year")?,
+        ) {
+            (Some(agency), Some(year)) => {
+                crate::dispositions::series_dispositions(&mut tx, report_id, &agency, year).await?
+            }
+            _ => Vec::new(),
+        };
         tx.rollback().await.map_err(ArchiveError::db(CONTEXT))?;
 
         let checked: Option<String> = get(&row, report_id, "checked")?;
@@ -90,6 +102,13 @@ impl Archive {
             checked,
             cells,
             events,
+            kind: get(&row, report_id, "kind")?,
+            parent_report_id: get(&row, report_id, "parent_report_id")?,
+            reason: get(&row, report_id, "reason")?,
+            caller: get(&row, report_id, "caller")?,
+            batch: get(&row, report_id, "batch")?,
+            superseded_by: get(&row, report_id, "superseded_by")?,
+            dispositions,
         })
     }
 
@@ -148,6 +167,11 @@ impl Archive {
                 query.push(" AND r.error_count = 0");
             }
             None => {}
+        }
+        if filter.unjudged_errors {
+            query
+                .push(" AND r.error_count > 0 AND ")
+                .push(crate::dispositions::UNJUDGED_ERRORS_SQL);
         }
         if let Some((received_at, report_id)) = after {
             query
@@ -329,7 +353,7 @@ fn non_negative(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn parse_checked(report_id: Uuid, json: &str) -> Result<CheckedReport> {
+pub(crate) fn parse_checked(report_id: Uuid, json: &str) -> Result<CheckedReport> {
     serde_json::from_str(json)
         .map_err(|e| ArchiveError::corrupt(report_id, format!("checked report JSON: {e}")))
 }

@@ -69,23 +69,28 @@ pub enum Stage {
     Parse,
     Validate,
     Archive,
+    /// A re-validation of an archived report (archive.md §3) rewrote its findings; the event
+    /// says the rule versions and the finding counts before and after.
+    Revalidate,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [
+    pub const ALL: [Stage; 5] = [
         Stage::Receive,
         Stage::Parse,
         Stage::Validate,
         Stage::Archive,
+        Stage::Revalidate,
     ];
 
-    /// The stored form: `receive`, `parse`, `validate`, `archive`.
+    /// The stored form: `receive`, `parse`, `validate`, `archive`, `revalidate`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Stage::Receive => "receive",
             Stage::Parse => "parse",
             Stage::Validate => "validate",
             Stage::Archive => "archive",
+            Stage::Revalidate => "revalidate",
         }
     }
 
@@ -153,6 +158,8 @@ pub struct NewSubmission {
     pub source_system: Option<String>,
     /// When the gateway started receiving the document: the start of the `receive` event.
     pub received_at: DateTime<Utc>,
+    /// The caller's batch label (archive.md §4), if any.
+    pub batch: Option<String>,
 }
 
 /// The answer to [`crate::Archive::record_submission`].
@@ -288,12 +295,31 @@ pub struct StoredReport {
     pub cells: Vec<StoredCell>,
     /// Every event of the report, in order.
     pub events: Vec<Event>,
+    /// `SUBMISSION` or `CORRECTION` (archive.md §1).
+    pub kind: String,
+    /// Corrections: the report corrected, why, and who corrected it.
+    pub parent_report_id: Option<Uuid>,
+    pub reason: Option<String>,
+    pub caller: Option<String>,
+    /// The batch label the submission came with.
+    pub batch: Option<String>,
+    /// The next version of the series, once archived: the report that replaced this one.
+    pub superseded_by: Option<Uuid>,
+    /// The reviewers' judgements kept for the report's series (archive.md §2); a finding's is
+    /// the one whose key is the finding's ([`StoredReport::disposition`]).
+    pub dispositions: Vec<DispositionRecord>,
 }
 
 impl StoredReport {
     /// The findings of the archived report (none before it is archived).
     pub fn findings(&self) -> &[Finding] {
         self.checked.as_ref().map_or(&[], |c| c.findings.as_slice())
+    }
+
+    /// The judgement of `finding` in this report's series, if a reviewer made one.
+    pub fn disposition(&self, finding: &Finding) -> Option<&DispositionRecord> {
+        let key = FindingKey::of(finding);
+        self.dispositions.iter().find(|d| d.key == key)
     }
 
     /// The parsed report, once archived.
@@ -313,6 +339,8 @@ pub struct ListFilter {
     /// `Some(true)`: only archived reports with at least one error finding; `Some(false)`:
     /// only archived reports without one.
     pub has_errors: Option<bool>,
+    /// Only archived reports with an error finding that no reviewer has judged.
+    pub unjudged_errors: bool,
 }
 
 /// One line of a report listing.
@@ -350,4 +378,70 @@ pub struct DocumentRef {
     pub media_type: Option<String>,
     pub size_bytes: u64,
     pub sha256: String,
+}
+
+/// A reviewer's judgement of a finding (archive.md §2), stored as the text of `as_str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// The agency's own figures are wrong as published; keep them.
+    ConfirmedAsPublished,
+    /// The report should be corrected.
+    ToBeCorrected,
+    /// The finding is not a problem.
+    NotAProblem,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 3] = [
+        Disposition::ConfirmedAsPublished,
+        Disposition::ToBeCorrected,
+        Disposition::NotAProblem,
+    ];
+
+    /// The stored form: `CONFIRMED_AS_PUBLISHED`, `TO_BE_CORRECTED`, `NOT_A_PROBLEM`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Disposition::ConfirmedAsPublished => "CONFIRMED_AS_PUBLISHED",
+            Disposition::ToBeCorrected => "TO_BE_CORRECTED",
+            Disposition::NotAProblem => "NOT_A_PROBLEM",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Disposition> {
+        Disposition::ALL.into_iter().find(|d| d.as_str() == id)
+    }
+}
+
+/// Where a finding is: its rule and location. The identity a disposition is kept under, so
+/// that it carries over to every version and re-validation in which the same finding recurs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FindingKey {
+    pub rule: String,
+    pub table: Option<String>,
+    pub row: Option<String>,
+    pub column: Option<String>,
+}
+
+impl FindingKey {
+    /// The key of `finding`.
+    pub fn of(finding: &Finding) -> FindingKey {
+        FindingKey {
+            rule: finding.rule.clone(),
+            table: finding.table.map(|t| t.as_str().to_owned()),
+            row: finding.row.clone(),
+            column: finding.column.clone(),
+        }
+    }
+}
+
+/// A judgement as recorded, with who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispositionRecord {
+    pub key: FindingKey,
+    pub disposition: Disposition,
+    pub note: String,
+    pub caller: String,
+    /// The report the reviewer judged it on.
+    pub report_id: Uuid,
+    pub set_at: DateTime<Utc>,
 }

@@ -37,6 +37,11 @@ impl Archive {
             .as_deref()
             .map(str::trim)
             .filter(|k| !k.is_empty());
+        let batch = submission
+            .batch
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
         const CONTEXT: &str = "recording a submission";
         // A conflicting row that vanished between our INSERT and SELECT can only be one that
         // was rolled back; trying again then inserts ours.
@@ -47,9 +52,13 @@ impl Archive {
                 "WITH new_report AS ( \
                    INSERT INTO reports (report_id, sha256, idempotency_key, filename, \
                      media_type, size_bytes, blob_key, source_system, received_at, status, \
-                     updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, 'RECEIVED', now()) \
+                     updated_at, batch) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, 'RECEIVED', now(), $13) \
                    ON CONFLICT DO NOTHING RETURNING report_id), \
+                 new_batch AS ( \
+                   INSERT INTO batches (batch, kind, created_at) \
+                   SELECT $13, 'SUBMISSION', $11 FROM new_report WHERE $13::text IS NOT NULL \
+                   ON CONFLICT (batch) DO NOTHING), \
                  inserted AS ( \
                    INSERT INTO events (report_id, stage, attempt, status, outcome, started_at, \
                      finished_at) \
@@ -78,6 +87,7 @@ impl Archive {
                 .bind(crate::watch::MAX_EVENT_PAYLOAD)
                 .bind(submission.received_at)
                 .bind(Utc::now())
+                .bind(batch)
                 .fetch_one(self.pool())
                 .await
                 .map_err(ArchiveError::db(CONTEXT))?;
@@ -91,7 +101,7 @@ impl Archive {
             // READ COMMITTED: this statement sees the row whose commit the INSERT waited for.
             let existing: Option<Uuid> = sqlx::query_scalar(
                 "SELECT report_id FROM reports \
-                 WHERE idempotency_key = $1 OR sha256 = $2 \
+                 WHERE kind = 'SUBMISSION' AND (idempotency_key = $1 OR sha256 = $2) \
                  ORDER BY (idempotency_key IS NOT DISTINCT FROM $1) DESC LIMIT 1",
             )
             .bind(idempotency_key)
@@ -352,20 +362,20 @@ impl Archive {
 /// What the archive reads of a checked report's JSON besides storing it: everything but the
 /// sections and the tables (serde skips those without building them).
 #[derive(serde::Deserialize)]
-struct ArchivedParts {
-    source: Source,
-    report: ArchivedReport,
-    findings: Vec<Finding>,
-    summary: Summary,
-    rules_version: String,
+pub(crate) struct ArchivedParts {
+    pub(crate) source: Source,
+    pub(crate) report: ArchivedReport,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) summary: Summary,
+    pub(crate) rules_version: String,
 }
 
 #[derive(serde::Deserialize)]
-struct ArchivedReport {
-    title: Option<String>,
-    agency: Option<String>,
-    year: Option<u16>,
-    template: Template,
+pub(crate) struct ArchivedReport {
+    pub(crate) title: Option<String>,
+    pub(crate) agency: Option<String>,
+    pub(crate) year: Option<u16>,
+    pub(crate) template: Template,
 }
 
 /// What the archiving statement found and did.
@@ -550,7 +560,7 @@ impl<'a> ArchiveContent<'a> {
     }
 }
 
-fn count(n: u32) -> i32 {
+pub(crate) fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
@@ -596,7 +606,7 @@ const TRANSITION_SQL: &str = "CASE \
 /// parameter `channel`: the event as JSON when it is at most `max_payload` bytes, else only its
 /// report id (see [`crate::watch`]). The event is turned into JSON once (it was twice, for the
 /// test and for the payload: a third of `record_event`'s time under `auto_explain`).
-fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
+pub(crate) fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
     format!(
         "notified AS ( \
            SELECT pg_notify({channel}, CASE WHEN octet_length(e.json) <= {max_payload} \
@@ -607,20 +617,20 @@ fn notify_inserted_sql(channel: &str, max_payload: &str) -> String {
 }
 
 /// The findings in the rule set's order, one array per attribute.
-struct FindingColumns<'a> {
-    rules: Vec<&'a str>,
-    severities: Vec<&'static str>,
-    tables: Vec<Option<&'static str>>,
-    rows: Vec<Option<&'a str>>,
-    columns: Vec<Option<&'a str>>,
-    expected: Vec<Option<String>>,
-    actual: Vec<Option<String>>,
-    messages: Vec<&'a str>,
-    messages_en: Vec<Option<&'a str>>,
+pub(crate) struct FindingColumns<'a> {
+    pub(crate) rules: Vec<&'a str>,
+    pub(crate) severities: Vec<&'static str>,
+    pub(crate) tables: Vec<Option<&'static str>>,
+    pub(crate) rows: Vec<Option<&'a str>>,
+    pub(crate) columns: Vec<Option<&'a str>>,
+    pub(crate) expected: Vec<Option<String>>,
+    pub(crate) actual: Vec<Option<String>>,
+    pub(crate) messages: Vec<&'a str>,
+    pub(crate) messages_en: Vec<Option<&'a str>>,
 }
 
 impl<'a> FindingColumns<'a> {
-    fn of(findings: &'a [Finding]) -> Result<Self> {
+    pub(crate) fn of(findings: &'a [Finding]) -> Result<Self> {
         let mut columns = FindingColumns {
             rules: Vec::with_capacity(findings.len()),
             severities: Vec::with_capacity(findings.len()),

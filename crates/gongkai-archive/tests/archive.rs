@@ -46,6 +46,7 @@ fn submission(seed: &str, key: Option<&str>) -> NewSubmission {
         blob_key: format!("sha256/{}", sha_of(seed)),
         source_system: Some("tests".to_owned()),
         received_at: Utc::now() - TimeDelta::milliseconds(5),
+        batch: None,
     }
 }
 

@@ -163,6 +163,7 @@ async fn every_golden_report_archives_and_reads_back_exactly() {
                 blob_key: format!("sha256/{}", golden.sha256),
                 source_system: None,
                 received_at: Utc::now(),
+                batch: None,
             })
             .await
             .unwrap();

@@ -280,6 +280,26 @@ impl BlobStore {
         Ok(key)
     }
 
+    /// Deletes the derived artefacts `names` of a report (an artefact that is not there is
+    /// fine): once a report is archived its intermediate artefacts are not needed any more
+    /// (re-validation reads the archived document, re-parsing the submitted bytes).
+    pub async fn delete_derived(&self, report_id: Uuid, names: &[&str]) -> Result<(), BlobError> {
+        for name in names {
+            let key = derived_key(report_id, name);
+            if let Some(local) = &self.local {
+                local
+                    .remove(&key)
+                    .map_err(|e| BlobError::storage("delete", &key, storage_error(e)))?;
+                continue;
+            }
+            match self.store.delete(&Path::from(key.as_str())).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(BlobError::storage("delete", &key, e)),
+            }
+        }
+        Ok(())
+    }
+
     /// The derived artefact `name` of a report, as [`BlobStore::put_derived`] stored it; one
     /// stored by a version before the fan-out (`derived/<id>/<name>`) is found as well, so that
     /// messages in flight across an upgrade still find their input.

@@ -60,6 +60,14 @@ impl LocalDir {
         self.root.join(key)
     }
 
+    /// Removes the object; one that is not there is fine.
+    pub(crate) fn remove(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(key)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The object's size, `None` when there is none.
     pub(crate) fn size(&self, key: &str) -> std::io::Result<Option<u64>> {
         match std::fs::metadata(self.path(key)) {

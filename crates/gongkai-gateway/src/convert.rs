@@ -2,7 +2,7 @@
 //! their exact text (`Decimal`'s `Display` keeps the printed scale: `73802895.90`).
 
 use chrono::{DateTime, Utc};
-use gongkai_archive::{Event, Status, StoredReport};
+use gongkai_archive::{Disposition, DispositionRecord, Event, Status, StoredReport};
 use gongkai_model::{CellState, Finding, Severity, Table, TableId};
 use gongkai_proto::v1;
 
@@ -71,6 +71,8 @@ pub(crate) fn table(id: TableId, table: &Table) -> v1::Table {
                 state: cell_state(cell.state) as i32,
                 unit: cell.unit.clone(),
                 candidates: cell.candidates.iter().map(|d| d.to_string()).collect(),
+                previous_state: cell.previous_state.map(|s| cell_state(s) as i32),
+                previous_value: cell.previous_value.map(|d| d.to_string()),
             })
         })
         .collect();
@@ -80,7 +82,7 @@ pub(crate) fn table(id: TableId, table: &Table) -> v1::Table {
     }
 }
 
-pub(crate) fn finding(finding: &Finding) -> v1::Finding {
+pub(crate) fn finding(finding: &Finding, judged: Option<&DispositionRecord>) -> v1::Finding {
     v1::Finding {
         rule: finding.rule.clone(),
         severity: severity(finding.severity) as i32,
@@ -91,6 +93,10 @@ pub(crate) fn finding(finding: &Finding) -> v1::Finding {
         found: finding.actual.as_ref().map(|o| o.to_string()),
         message: finding.message.clone(),
         message_en: finding.message_en.clone(),
+        disposition: judged.map_or(v1::Disposition::Unspecified, |d| disposition(d.disposition))
+            as i32,
+        disposition_note: judged.map(|d| d.note.clone()),
+        disposition_caller: judged.map(|d| d.caller.clone()),
     }
 }
 
@@ -153,7 +159,11 @@ pub(crate) fn report(stored: &StoredReport) -> v1::Report {
         source: Some(source),
         sections,
         tables,
-        findings: stored.findings().iter().map(finding).collect(),
+        findings: stored
+            .findings()
+            .iter()
+            .map(|f| finding(f, stored.disposition(f)))
+            .collect(),
         summary,
         rules_version: stored
             .rules_version
@@ -165,6 +175,13 @@ pub(crate) fn report(stored: &StoredReport) -> v1::Report {
         superseded: stored.status == Status::Archived
             && stored.version.is_some()
             && !stored.is_current,
+        superseded_by: stored.superseded_by.map(|id| id.to_string()),
+        kind: kind(&stored.kind) as i32,
+        parent_report_id: stored.parent_report_id.map(|id| id.to_string()),
+        version: stored.version,
+        reason: stored.reason.clone(),
+        caller: stored.caller.clone(),
+        batch: stored.batch.clone(),
     }
 }
 
@@ -182,5 +199,67 @@ pub(crate) fn summary(line: &gongkai_archive::ReportSummary) -> v1::ReportSummar
             infos: line.infos,
         }),
         received_at: Some(timestamp(line.received_at)),
+    }
+}
+
+fn kind(kind: &str) -> v1::ReportKind {
+    match kind {
+        "SUBMISSION" => v1::ReportKind::Submission,
+        "CORRECTION" => v1::ReportKind::Correction,
+        _ => v1::ReportKind::Unspecified,
+    }
+}
+
+pub(crate) fn series(series: &gongkai_archive::Series) -> v1::ListVersionsResponse {
+    v1::ListVersionsResponse {
+        agency: series.agency.clone(),
+        year: u32::from(series.year),
+        versions: series
+            .versions
+            .iter()
+            .map(|v| v1::Version {
+                report_id: v.report_id.to_string(),
+                version: v.version,
+                kind: kind(&v.kind) as i32,
+                parent_report_id: v.parent_report_id.map(|id| id.to_string()),
+                reason: v.reason.clone(),
+                caller: v.caller.clone(),
+                created_at: Some(timestamp(v.created_at)),
+                changed_cells: v
+                    .changed_cells
+                    .iter()
+                    .map(|c| v1::ChangedCell {
+                        table: c.table.as_str().to_owned(),
+                        row: c.row.clone(),
+                        column: c.column.clone(),
+                        before: c.before.map(|d| d.to_string()),
+                        before_state: cell_state(c.before_state) as i32,
+                        after: c.after.map(|d| d.to_string()),
+                        text: c.text.clone(),
+                    })
+                    .collect(),
+                errors: v.errors,
+                current: v.current,
+                status: status(v.status) as i32,
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn disposition(disposition: Disposition) -> v1::Disposition {
+    match disposition {
+        Disposition::ConfirmedAsPublished => v1::Disposition::ConfirmedAsPublished,
+        Disposition::ToBeCorrected => v1::Disposition::ToBeCorrected,
+        Disposition::NotAProblem => v1::Disposition::NotAProblem,
+    }
+}
+
+/// The disposition a request names; UNSPECIFIED (or an unknown number) is none.
+pub(crate) fn disposition_of(code: i32) -> Option<Disposition> {
+    match v1::Disposition::try_from(code).ok()? {
+        v1::Disposition::Unspecified => None,
+        v1::Disposition::ConfirmedAsPublished => Some(Disposition::ConfirmedAsPublished),
+        v1::Disposition::ToBeCorrected => Some(Disposition::ToBeCorrected),
+        v1::Disposition::NotAProblem => Some(Disposition::NotAProblem),
     }
 }

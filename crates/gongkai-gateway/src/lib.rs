@@ -6,17 +6,21 @@
 //! `gongkai up` runs it beside the workers). [`Gateway::connect`] + [`Gateway::serve_on`] let a
 //! caller bind the listener itself (tests bind port 0).
 
+mod batches;
 mod caller;
 mod config;
 mod convert;
 mod error;
 mod outbox;
 mod oversized;
+mod review;
 mod service;
 
+pub use batches::BATCH_POLL_INTERVAL;
 pub use caller::Caller;
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
 pub use error::GatewayError;
+pub use review::UNAUTHENTICATED_CALLER;
 pub use service::ReportServiceImpl;
 
 use gongkai_archive::Archive;

@@ -123,6 +123,8 @@ pub(crate) async fn sweep_once(
                 filename: report.filename.clone(),
                 source_system: report.source_system.clone(),
                 attempt: 0,
+                kind: gongkai_queue::MessageKind::Submission,
+                batch: None,
             };
             publisher
                 .publish(Stage::Parse, &message, FieldTable::default())

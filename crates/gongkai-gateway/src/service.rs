@@ -73,7 +73,7 @@ impl ReportServiceImpl {
     }
 
     /// Runs an archive call with the archive timeout: a database that hangs is UNAVAILABLE.
-    async fn archive_call<T>(
+    pub(crate) async fn archive_call<T>(
         &self,
         what: &str,
         call: impl Future<Output = gongkai_archive::Result<T>>,
@@ -102,6 +102,7 @@ impl ReportServiceImpl {
             ("source_system", Some(request.source_system.as_str())),
             ("media_type", request.media_type.as_deref()),
             ("idempotency_key", request.idempotency_key.as_deref()),
+            ("batch", request.batch.as_deref()),
         ] {
             if let Some(value) = value
                 && value.chars().count() > MAX_NAME_CHARS
@@ -115,6 +116,15 @@ impl ReportServiceImpl {
                     "{field} contains control characters"
                 )));
             }
+        }
+        if request.batch.as_deref().is_some_and(|b| {
+            b.trim()
+                .starts_with(gongkai_archive::REVALIDATION_BATCH_PREFIX)
+        }) {
+            return Err(GrpcStatus::invalid_argument(format!(
+                "batch labels starting with {:?} are the re-validations' own",
+                gongkai_archive::REVALIDATION_BATCH_PREFIX
+            )));
         }
         if request
             .idempotency_key
@@ -182,6 +192,7 @@ impl ReportServiceImpl {
             blob_key: stored.key.clone(),
             source_system: source_system.clone(),
             received_at,
+            batch: request.batch,
         };
         let submitted = self
             .archive_call(
@@ -202,6 +213,8 @@ impl ReportServiceImpl {
             filename,
             source_system,
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
+            batch: None,
         };
         if submitted.duplicate {
             let status = self.settle_duplicate(&message).await?;
@@ -450,6 +463,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             template,
             status: convert::status_filter(status),
             has_errors: request.has_errors,
+            unjudged_errors: request.unjudged_errors.unwrap_or(false),
         };
         let page = self
             .archive_call(
@@ -465,6 +479,76 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             reports: page.reports.iter().map(convert::summary).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
+    }
+
+    async fn correct_report(
+        &self,
+        request: Request<v1::CorrectReportRequest>,
+    ) -> Result<Response<v1::CorrectReportResponse>, GrpcStatus> {
+        self.correct_report(request).await.map(Response::new)
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<v1::ListVersionsRequest>,
+    ) -> Result<Response<v1::ListVersionsResponse>, GrpcStatus> {
+        self.list_versions(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn set_finding_disposition(
+        &self,
+        request: Request<v1::SetFindingDispositionRequest>,
+    ) -> Result<Response<v1::SetFindingDispositionResponse>, GrpcStatus> {
+        self.set_finding_disposition(request)
+            .await
+            .map(Response::new)
+    }
+
+    async fn revalidate_reports(
+        &self,
+        request: Request<v1::RevalidateReportsRequest>,
+    ) -> Result<Response<v1::RevalidateReportsResponse>, GrpcStatus> {
+        self.revalidate_reports(request).await.map(Response::new)
+    }
+
+    async fn get_batch(
+        &self,
+        request: Request<v1::GetBatchRequest>,
+    ) -> Result<Response<v1::Batch>, GrpcStatus> {
+        self.get_batch(&request.get_ref().batch)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_batches(
+        &self,
+        request: Request<v1::ListBatchesRequest>,
+    ) -> Result<Response<v1::ListBatchesResponse>, GrpcStatus> {
+        self.list_batches(request.get_ref().limit)
+            .await
+            .map(Response::new)
+    }
+
+    type WatchBatchStream = ResponseStream<v1::Batch>;
+
+    async fn watch_batch(
+        &self,
+        request: Request<v1::WatchBatchRequest>,
+    ) -> Result<Response<Self::WatchBatchStream>, GrpcStatus> {
+        self.watch_batch(&request.get_ref().batch)
+            .await
+            .map(Response::new)
+    }
+
+    async fn retry_batch(
+        &self,
+        request: Request<v1::RetryBatchRequest>,
+    ) -> Result<Response<v1::RetryBatchResponse>, GrpcStatus> {
+        self.retry_batch(&request.get_ref().batch)
+            .await
+            .map(Response::new)
     }
 
     type GetDocumentStream = ResponseStream<v1::DocumentChunk>;

@@ -363,6 +363,7 @@ async fn a_report_recorded_but_never_queued_is_queued_by_the_sweep() {
             blob_key: stored.key.clone(),
             source_system: Some("crashed-gateway".to_owned()),
             received_at: chrono::Utc::now() - chrono::Duration::seconds(5),
+            batch: None,
         })
         .await
         .unwrap()

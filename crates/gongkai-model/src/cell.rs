@@ -59,6 +59,10 @@ pub enum CellState {
     /// A number longer than any real count or amount (§9); `value` is `None`, the text is
     /// kept, and a `C-RANGE` error is due.
     Invalid,
+    /// A reviewer's correction (archive.md §1): `value` is the corrected value (`None`: the
+    /// cell is blank), `text` still the text read from the source, and `previous_state` /
+    /// `previous_value` what the reader had made of it.
+    Corrected,
 }
 
 impl CellState {
@@ -70,6 +74,7 @@ impl CellState {
             CellState::Missing => "missing",
             CellState::Ambiguous => "ambiguous",
             CellState::Invalid => "invalid",
+            CellState::Corrected => "corrected",
         }
     }
 }
@@ -111,6 +116,16 @@ pub struct Cell {
         with = "crate::exact::vec"
     )]
     pub candidates: Vec<Decimal>,
+    /// For `corrected` cells: the state the reader gave the cell before the correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_state: Option<CellState>,
+    /// For `corrected` cells: the value before the correction (`None` when it had none).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::exact::option"
+    )]
+    pub previous_value: Option<Decimal>,
 }
 
 impl Cell {
@@ -122,6 +137,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -133,6 +150,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -144,6 +163,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -155,6 +176,8 @@ impl Cell {
             position: None,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -170,6 +193,8 @@ impl Cell {
             position,
             unit: None,
             candidates,
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -182,6 +207,8 @@ impl Cell {
             position,
             unit: None,
             candidates: Vec::new(),
+            previous_state: None,
+            previous_value: None,
         }
     }
 
@@ -203,12 +230,33 @@ impl Cell {
         self
     }
 
-    /// The value the arithmetic rules may use: numbers and blanks (as 0), nothing else, and
-    /// never a value beyond the widest range of §9 (which a report read by gongkai never
-    /// holds, its reader makes such cells `invalid`, but a report built otherwise might).
+    /// `self` corrected by a reviewer to `value` (`None`: blank, read as 0): the source text
+    /// and position stay, the reader's state and value are kept as the previous ones. A cell
+    /// corrected twice keeps what the reader had read, not the first correction.
+    pub fn corrected(&self, value: Option<Decimal>) -> Cell {
+        let (previous_state, previous_value) = match self.state {
+            CellState::Corrected => (self.previous_state, self.previous_value),
+            state => (Some(state), self.value),
+        };
+        Cell {
+            value: Some(value.unwrap_or(Decimal::ZERO)),
+            text: self.text.clone(),
+            state: CellState::Corrected,
+            position: self.position.clone(),
+            unit: self.unit.clone(),
+            candidates: Vec::new(),
+            previous_state,
+            previous_value,
+        }
+    }
+
+    /// The value the arithmetic rules may use: numbers, blanks (as 0) and corrected values,
+    /// nothing else, and never a value beyond the widest range of §9 (which a report read by
+    /// gongkai never holds, its reader makes such cells `invalid`, but a report built
+    /// otherwise might).
     pub fn usable(&self) -> Option<Decimal> {
         match self.state {
-            CellState::Number | CellState::Blank => {
+            CellState::Number | CellState::Blank | CellState::Corrected => {
                 self.value.filter(|v| ValueKind::Amount.holds(*v))
             }
             _ => None,

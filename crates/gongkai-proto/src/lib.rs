@@ -60,6 +60,7 @@ impl From<gongkai_model::CellState> for v1::CellState {
             CellState::Missing => v1::CellState::Missing,
             CellState::Ambiguous => v1::CellState::Ambiguous,
             CellState::Invalid => v1::CellState::Invalid,
+            CellState::Corrected => v1::CellState::Corrected,
         }
     }
 }
@@ -74,6 +75,7 @@ impl v1::CellState {
             v1::CellState::Missing => "missing",
             v1::CellState::Ambiguous => "ambiguous",
             v1::CellState::Invalid => "invalid",
+            v1::CellState::Corrected => "corrected",
             v1::CellState::Unspecified => "unspecified",
         }
     }

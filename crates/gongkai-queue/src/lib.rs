@@ -17,6 +17,6 @@ pub use consumer::{ConsumerConfig, Handler, Outcome, panic_message, run_consumer
 pub use dlq::{DeadLetter, Death, Redriven};
 pub use error::{PublishError, QueueError};
 pub use lapin::types::FieldTable;
-pub use message::{Incoming, StageMessage};
+pub use message::{Incoming, MessageKind, StageMessage};
 pub use publisher::{Broker, DEFAULT_CONFIRM_TIMEOUT, Publisher};
 pub use topology::{DELIVERY_LIMIT, MAX_ATTEMPTS, RETRY_DELAY, Stage, declare_topology};

@@ -38,6 +38,43 @@ pub struct StageMessage {
     /// How many transient failures this message has been through (0 on first processing).
     #[serde(default)]
     pub attempt: u32,
+    /// What the stages are to do with the report (absent in the JSON: a submission).
+    #[serde(default, skip_serializing_if = "MessageKind::is_submission")]
+    pub kind: MessageKind,
+    /// Re-validations: the batch the re-validation belongs to (its progress is kept there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+}
+
+/// What a stage message asks of the stages (archive.md §1, §3). The body's `kind`, in
+/// snake case; a message without one is a submission.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Submitted bytes: parse, then validate the parsed artefact, then archive.
+    #[default]
+    Submission,
+    /// A reviewer's correction (a report of its own): validate reads the parent's archived
+    /// content with the corrected cells from the archive, then archive.
+    Correction,
+    /// A re-validation of an archived report (`batch` names its batch): validate reads the
+    /// archived content, archive replaces the findings. No new version, no status change.
+    Revalidation,
+    /// A re-validation that reads the document again: parse the stored bytes, validate the
+    /// parsed artefact, archive replaces the content and the findings.
+    Reparse,
+}
+
+impl MessageKind {
+    pub fn is_submission(&self) -> bool {
+        *self == MessageKind::Submission
+    }
+
+    /// A re-validation of an archived report (with or without reading it again): the stages
+    /// leave the report's status alone and keep their progress in the batch.
+    pub fn is_revalidation(&self) -> bool {
+        matches!(self, MessageKind::Revalidation | MessageKind::Reparse)
+    }
 }
 
 impl StageMessage {
@@ -136,6 +173,8 @@ mod tests {
             filename: "报告.html".to_owned(),
             source_system: Some("test".to_owned()),
             attempt: 2,
+            kind: MessageKind::Correction,
+            batch: Some("revalidation-1".to_owned()),
         };
         let json = message.to_json().unwrap();
         assert_eq!(StageMessage::from_json(&json).unwrap(), message);
@@ -147,6 +186,7 @@ mod tests {
         let read = StageMessage::from_json(minimal.as_bytes()).unwrap();
         assert_eq!(read.attempt, 0);
         assert_eq!(read.source_system, None);
+        assert_eq!(read.kind, MessageKind::Submission);
     }
 
     #[test]

@@ -27,6 +27,8 @@ fn message(n: usize) -> StageMessage {
         filename: format!("report-{n}.txt"),
         source_system: Some("broker-test".to_owned()),
         attempt: 0,
+        kind: gongkai_queue::MessageKind::Submission,
+        batch: None,
     }
 }
 

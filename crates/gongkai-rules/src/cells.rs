@@ -65,7 +65,7 @@ fn one_cell(
             ),
         )
         .expected_actual(None, Some(Observed::Text(cell.text.clone()))))),
-        CellState::Number => {
+        CellState::Number | CellState::Corrected => {
             let Some(v) = cell.value else { return };
             let negative = v.is_sign_negative() && !v.is_zero();
             // A value without decimals is whole: `fract` is computed only for the others.

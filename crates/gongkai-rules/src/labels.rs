@@ -85,7 +85,9 @@ pub(crate) fn unusable_state(state: Option<CellState>) -> (&'static str, &'stati
         Some(CellState::Placeholder) => ("为占位符", "a placeholder"),
         Some(CellState::Ambiguous) => ("有多种拆分", "ambiguous"),
         Some(CellState::Invalid) => ("超出数值范围", "out of range"),
-        Some(CellState::Number | CellState::Blank) => ("无数值", "without a value"),
+        Some(CellState::Number | CellState::Blank | CellState::Corrected) => {
+            ("无数值", "without a value")
+        }
     }
 }
 

@@ -27,7 +27,9 @@ use gongkai_archive::{
 use gongkai_blob::{BlobError, BlobStore, derived_key};
 use gongkai_model::{CheckedReport, Report, Source, Summary};
 use gongkai_queue::message::TRACEPARENT;
-use gongkai_queue::{FieldTable, Handler, Incoming, Outcome, Publisher, Stage, StageMessage};
+use gongkai_queue::{
+    FieldTable, Handler, Incoming, MessageKind, Outcome, Publisher, Stage, StageMessage,
+};
 use gongkai_telemetry::{Metrics, Outcome as MetricOutcome, Stage as MetricStage};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -92,7 +94,9 @@ fn from_archive(error: ArchiveError) -> Step {
         ArchiveError::NotFound { report_id } => {
             Step::Permanent(format!("report {report_id} is not in the archive"))
         }
-        ArchiveError::Corrupt { .. } | ArchiveError::InvalidArgument(_) => {
+        ArchiveError::Corrupt { .. }
+        | ArchiveError::InvalidArgument(_)
+        | ArchiveError::FailedPrecondition(_) => {
             Step::Permanent(gongkai_telemetry::error_chain(&error))
         }
         // Unavailable, and database errors that may be passing (a deadlock, a restart):
@@ -141,6 +145,16 @@ impl StageContext {
         if !incoming.redelivered && incoming.message.attempt == 0 {
             return Ok(false);
         }
+        let message = &incoming.message;
+        if message.kind.is_revalidation() {
+            // The report is archived throughout; what may be over is this re-validation.
+            let batch = revalidation_batch(message)?;
+            return self
+                .archive
+                .revalidation_finished(batch, message.report_id)
+                .await
+                .map_err(from_archive);
+        }
         match self.archive.status(incoming.message.report_id).await {
             Ok(status) => Ok(status == Status::Archived),
             Err(error) => Err(from_archive(error)),
@@ -156,6 +170,11 @@ impl StageContext {
         outcome: EventOutcome,
         detail: Option<String>,
     ) -> Result<Status, ArchiveError> {
+        if message.kind.is_revalidation() {
+            // A re-validation leaves the archived report's status and events alone until the
+            // archive stage records it; its progress is kept in its batch.
+            return Ok(Status::Validated);
+        }
         let record = EventRecord {
             stage: archive_stage(stage),
             attempt: run.attempt,
@@ -235,6 +254,20 @@ impl StageContext {
         run: StageRun,
         reason: &str,
     ) -> Step {
+        if message.kind.is_revalidation() {
+            let batch = match revalidation_batch(message) {
+                Ok(batch) => batch,
+                Err(step) => return step,
+            };
+            return match self
+                .archive
+                .fail_revalidation(batch, message.report_id, stage.as_str(), reason)
+                .await
+            {
+                Ok(()) => Step::ReportFailed,
+                Err(error) => from_archive(error),
+            };
+        }
         match self
             .archive
             .archive_failed(message.report_id, archive_stage(stage), reason, run)
@@ -370,9 +403,9 @@ impl StageContext {
             Ok(false) => {}
             Err(step) => return step,
         }
-        let parsed: ParsedReport = match self.get_json(message.report_id, PARSED_ARTEFACT).await {
+        let parsed = match self.validate_input(message).await {
             Ok(parsed) => parsed,
-            Err(step) => return step,
+            Err(step) => return self.unless_finished(message, step).await,
         };
         gongkai_telemetry::record_report(
             &tracing::Span::current(),
@@ -454,12 +487,38 @@ impl StageContext {
         }
     }
 
+    /// What the validate stage checks: the parse stage's artefact for a submission and a
+    /// re-validation that reads the document again; for a correction, its parent's archived
+    /// content with the corrected cells, rebuilt from the archive (a correction is never
+    /// parsed); for a re-validation, the archived content.
+    async fn validate_input(&self, message: &StageMessage) -> Result<ParsedReport, Step> {
+        match message.kind {
+            MessageKind::Submission => self.get_json(message.report_id, PARSED_ARTEFACT).await,
+            MessageKind::Correction => self
+                .archive
+                .corrected_content(message.report_id)
+                .instrument(gongkai_telemetry::db_span("corrected_content"))
+                .await
+                .map(|(source, report)| ParsedReport { source, report })
+                .map_err(from_archive),
+            // Re-validation without reading again: the content as archived.
+            MessageKind::Revalidation => self
+                .archive
+                .archived_content(message.report_id)
+                .instrument(gongkai_telemetry::db_span("archived_content"))
+                .await
+                .map(|(source, report)| ParsedReport { source, report })
+                .map_err(from_archive),
+            MessageKind::Reparse => self.get_json(message.report_id, PARSED_ARTEFACT).await,
+        }
+    }
+
     async fn archive(&self, incoming: &Incoming) -> Step {
         let message = &incoming.message;
         let run = self.run(Stage::Archive, message);
         let json = match self.get_artefact(message.report_id, CHECKED_ARTEFACT).await {
             Ok(json) => json,
-            Err(step) => return step,
+            Err(step) => return self.unless_finished(message, step).await,
         };
         // The artefact is the checked report as the validate stage wrote it: archived as it is.
         // The archive reads what it needs of it (not the tables: most of the document).
@@ -469,6 +528,28 @@ impl StageContext {
                 derived_key(message.report_id, CHECKED_ARTEFACT)
             ));
         };
+        if message.kind.is_revalidation() {
+            let batch = match revalidation_batch(message) {
+                Ok(batch) => batch,
+                Err(step) => return step,
+            };
+            return match self
+                .archive
+                .archive_revalidation(batch, message.report_id, json, run.started_at)
+                .instrument(gongkai_telemetry::db_span(
+                    "archive_revalidation transaction",
+                ))
+                .await
+            {
+                Ok(true) => Step::AlreadyArchived,
+                Ok(false) => {
+                    tracing::info!(batch, "re-validated");
+                    self.forget_artefacts(message.report_id).await;
+                    Step::Done
+                }
+                Err(error) => from_archive(error),
+            };
+        }
         match self
             .archive
             .archive_checked_json(message.report_id, json, run)
@@ -478,9 +559,56 @@ impl StageContext {
             Ok(archived) if archived.already_archived => Step::AlreadyArchived,
             Ok(archived) => {
                 tracing::info!(version = archived.version, "archived");
+                self.forget_artefacts(message.report_id).await;
                 Step::Done
             }
             Err(error) => from_archive(error),
+        }
+    }
+
+    /// `step`, unless it is a transient failure (an input artefact not found) of a message whose
+    /// work is over: the artefacts go once the report is archived, so a copy of a message that
+    /// comes after that (a duplicate publish, a redelivery) finds none and has nothing left to
+    /// do.
+    async fn unless_finished(&self, message: &StageMessage, step: Step) -> Step {
+        let Step::Transient(reason) = step else {
+            return step;
+        };
+        let finished = if message.kind.is_revalidation() {
+            match revalidation_batch(message) {
+                Ok(batch) => self
+                    .archive
+                    .revalidation_finished(batch, message.report_id)
+                    .await
+                    .map_err(from_archive),
+                Err(step) => Err(step),
+            }
+        } else {
+            self.archive
+                .status(message.report_id)
+                .await
+                .map(|status| status == Status::Archived)
+                .map_err(from_archive)
+        };
+        match finished {
+            Ok(true) => Step::AlreadyArchived,
+            Ok(false) => Step::Transient(reason),
+            Err(step) => step,
+        }
+    }
+
+    /// Deletes a report's intermediate artefacts once what they led to is archived: the
+    /// archive holds the checked document, re-validation reads it from there and re-parsing
+    /// reads the submitted bytes, so nothing reads them again. Best effort: one left behind
+    /// (the store failed, the worker stopped in between) costs space, not correctness.
+    async fn forget_artefacts(&self, report_id: Uuid) {
+        if let Err(error) = self
+            .blobs
+            .delete_derived(report_id, &[PARSED_ARTEFACT, CHECKED_ARTEFACT])
+            .instrument(gongkai_telemetry::blob_span("delete", "derived"))
+            .await
+        {
+            tracing::warn!(%report_id, %error, "cannot delete the intermediate artefacts");
         }
     }
 
@@ -556,14 +684,21 @@ impl StageContext {
             stage.as_str()
         );
         let run = self.run(stage, message);
-        if let Err(error) = self
-            .archive
-            .archive_failed(message.report_id, archive_stage(stage), &reason, run)
-            .await
-        {
-            tracing::warn!(%error, report_id = %message.report_id, "cannot mark the dead-lettered report failed");
+        if let Step::ReportFailed = self.fail_report(stage, message, run, &reason).await {
+            return;
         }
+        tracing::warn!(report_id = %message.report_id, "cannot mark the dead-lettered report failed");
     }
+}
+
+/// The batch of a re-validation message (a message without one cannot be recorded anywhere).
+fn revalidation_batch(message: &StageMessage) -> Result<&str, Step> {
+    message.batch.as_deref().ok_or_else(|| {
+        Step::Permanent(format!(
+            "re-validation message for report {} names no batch",
+            message.report_id
+        ))
+    })
 }
 
 fn decode_artefact<T: for<'de> Deserialize<'de>>(

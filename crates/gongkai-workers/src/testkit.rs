@@ -114,6 +114,7 @@ impl TestPipeline {
                 blob_key: stored.key.clone(),
                 source_system: Some("gongkai-workers-test".to_owned()),
                 received_at: Utc::now(),
+                batch: None,
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -127,6 +128,8 @@ impl TestPipeline {
             filename: filename.to_owned(),
             source_system: Some("gongkai-workers-test".to_owned()),
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
+            batch: None,
         };
         self.publisher
             .publish(Stage::Parse, &message, FieldTable::default())

@@ -109,8 +109,15 @@ async fn a_real_report_goes_through_every_stage_and_an_unreadable_one_fails() {
             ArchiveStage::Archive
         ]
     );
-    let key = gongkai_blob::derived_key(report.report_id, gongkai_workers::PARSED_ARTEFACT);
-    assert!(pipeline.blobs.exists(&key).await.unwrap());
+    // The intermediate artefacts are gone once the report is archived; the document stays.
+    for artefact in [
+        gongkai_workers::PARSED_ARTEFACT,
+        gongkai_workers::CHECKED_ARTEFACT,
+    ] {
+        let key = gongkai_blob::derived_key(report.report_id, artefact);
+        assert!(!pipeline.blobs.exists(&key).await.unwrap(), "{key} is left");
+    }
+    assert!(pipeline.blobs.exists(&report.blob_key).await.unwrap());
 
     let failed = pipeline.archive.get_report(image.report_id).await.unwrap();
     assert_eq!(failed.status, Status::Failed);

@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// Give up on a report after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Then re-validate the whole archive (RevalidateReports, forced) and measure it, beside
+    /// the submission pipeline's figure of the same run.
+    #[arg(long)]
+    pub revalidate: bool,
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -223,6 +227,7 @@ async fn one_report(
                 media_type: None,
                 source_system: "gongkai-bench".to_owned(),
                 idempotency_key: None,
+                batch: None,
             })
             .await?
             .into_inner();
@@ -425,6 +430,35 @@ async fn broker_ceiling(args: &BenchArgs, body: &[u8]) -> anyhow::Result<f64> {
     Ok(args.broker_messages as f64 / elapsed.as_secs_f64())
 }
 
+/// Re-validates every current archived report (forced) and follows its batch to the end:
+/// how many, in how many seconds (from the request to the last report finished), how many
+/// failed.
+async fn revalidate_archive(args: &BenchArgs) -> anyhow::Result<(u32, f64, u32)> {
+    let mut client = connect(&args.server.server).await?;
+    let started = Instant::now();
+    let answer = client
+        .revalidate_reports(v1::RevalidateReportsRequest {
+            force: true,
+            ..Default::default()
+        })
+        .await
+        .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
+        .into_inner();
+    let mut views = client
+        .watch_batch(v1::WatchBatchRequest {
+            batch: answer.batch.clone(),
+        })
+        .await
+        .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
+        .into_inner();
+    let mut failed = 0;
+    while let Some(view) = views.next().await {
+        let view = view.map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?;
+        failed = view.failed;
+    }
+    Ok((answer.queued, started.elapsed().as_secs_f64(), failed))
+}
+
 async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let documents = Arc::new(load_documents(&args)?);
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -476,6 +510,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         tally.errors.load(Ordering::Relaxed)
     );
 
+    if args.revalidate {
+        let (reports, seconds, failed) = revalidate_archive(&args).await?;
+        let rate = reports as f64 / seconds;
+        println!(
+            "re-validation: {reports} archived reports (forced) in {seconds:.2} s = {rate:.1} reports/s, {failed} failed; {:.2}x the pipeline's {throughput:.1} reports/s",
+            rate / throughput
+        );
+    }
+
     if args.broker_messages > 0 {
         let sample = StageMessage {
             report_id: uuid::Uuid::now_v7(),
@@ -484,6 +527,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             filename: documents[0].name.clone(),
             source_system: Some("gongkai-bench".to_owned()),
             attempt: 0,
+            kind: gongkai_queue::MessageKind::Submission,
+            batch: None,
         };
         let body = sample.to_json()?;
         let rate = broker_ceiling(&args, &body).await?;

@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use gongkai_proto::ReportServiceClient;
 use gongkai_proto::v1::{self, ReportStatus};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -25,9 +26,13 @@ pub struct ServerArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
-    /// The report documents (HTML, PDF, DOCX, text, Markdown).
+    /// The report documents (HTML, PDF, DOCX, text, Markdown), or directories of them (their
+    /// files, not their subdirectories, in name order).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// A batch label grouping these submissions (`gongkai batch show LABEL`).
+    #[arg(long)]
+    pub batch: Option<String>,
     /// Wait for each report to be archived (or to fail) and print its outcome.
     #[arg(long)]
     pub wait: bool,
@@ -83,6 +88,9 @@ pub struct ListArgs {
     /// Only reports without an error finding.
     #[arg(long)]
     pub no_errors: bool,
+    /// Only archived reports with an error finding that no reviewer has judged (`gongkai judge`).
+    #[arg(long)]
+    pub unjudged: bool,
     /// Reports per page.
     #[arg(long, default_value_t = 50)]
     pub page_size: u32,
@@ -198,6 +206,7 @@ async fn submit_one(
             media_type: None,
             source_system: args.source_system.clone(),
             idempotency_key: args.idempotency_key.clone(),
+            batch: args.batch.clone(),
         })
         .await
         .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
@@ -217,7 +226,35 @@ async fn submit_one(
     Ok((response, report))
 }
 
-/// `gongkai submit FILE... [--wait]`. Exit code: 0 when every file was accepted (and, with
+/// The files named, with each directory replaced by its files (not its subdirectories, hidden
+/// files left out) in name order.
+fn expand_directories(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read the directory {}", path.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        inside.sort();
+        files.extend(inside);
+    }
+    if files.is_empty() {
+        bail!("no files to submit");
+    }
+    Ok(files)
+}
+
+/// `gongkai submit FILE|DIR... [--batch LABEL] [--wait]`. Exit code: 0 when every file was accepted (and, with
 /// `--wait`, archived), 1 when a report FAILED in the pipeline, 2 when a file could not be
 /// submitted at all.
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
@@ -227,22 +264,41 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
             args.files.len()
         );
     }
+    let files = expand_directories(&args.files)?;
     let client = connect(&args.server.server).await?;
-    let width = args
-        .files
+    let width = files
         .iter()
         .map(|f| UnicodeWidthStr::width(f.display().to_string().as_str()))
         .max()
         .unwrap_or(0);
-    let mut results = futures::stream::iter(args.files.iter())
+    let mut results = futures::stream::iter(files.iter())
         .map(|path| {
             let client = client.clone();
             let args = &args;
             async move { (path, submit_one(client, path, args).await) }
         })
         .buffered(8);
+    // A long submission at a terminal shows its progress; the lines go to standard output
+    // above the bar (and alone when standard error is not a terminal).
+    let progress = (files.len() > 1 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} 份  {per_sec}  剩余 {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let say = |line: String| match &progress {
+        Some(bar) => bar.suspend(|| println!("{line}")),
+        None => println!("{line}"),
+    };
     let mut exit = 0;
     while let Some((path, result)) = results.next().await {
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
         let name = path.display().to_string();
         let padding = width.saturating_sub(UnicodeWidthStr::width(name.as_str()));
         match result {
@@ -257,26 +313,36 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
                         if status_of(report.status) == ReportStatus::Failed {
                             exit = exit.max(1);
                         }
-                        println!(
+                        say(format!(
                             "{name}{:padding$}  {}{duplicate}  {}",
                             "",
                             response.report_id,
                             outcome_line(&report)
-                        );
+                        ));
                     }
-                    None => println!(
+                    None => say(format!(
                         "{name}{:padding$}  {}{duplicate}  {}",
                         "",
                         response.report_id,
                         status_word(response.status).to_uppercase()
-                    ),
+                    )),
                 }
             }
             Err(error) => {
                 exit = 2;
-                eprintln!("{name}{:padding$}  not submitted: {error:#}", "");
+                let line = format!("{name}{:padding$}  not submitted: {error:#}", "");
+                match &progress {
+                    Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
             }
         }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(batch) = &args.batch {
+        println!("batch {batch}: gongkai batch show {batch:?}");
     }
     Ok(exit)
 }
@@ -343,6 +409,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<i32> {
                 has_errors,
                 page_size: args.page_size,
                 page_token: token.clone(),
+                unjudged_errors: args.unjudged.then_some(true),
             })
             .await
             .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
@@ -413,6 +480,16 @@ fn severity_word(code: i32) -> &'static str {
     }
 }
 
+/// A finding's judgement as `gongkai judge` spells it; `None` when no one judged it.
+fn disposition_word(code: i32) -> Option<&'static str> {
+    match v1::Disposition::try_from(code).unwrap_or(v1::Disposition::Unspecified) {
+        v1::Disposition::Unspecified => None,
+        v1::Disposition::ConfirmedAsPublished => Some("confirmed"),
+        v1::Disposition::ToBeCorrected => Some("to-correct"),
+        v1::Disposition::NotAProblem => Some("not-a-problem"),
+    }
+}
+
 fn cell_state_word(code: i32) -> &'static str {
     v1::CellState::try_from(code)
         .unwrap_or(v1::CellState::Unspecified)
@@ -433,6 +510,27 @@ fn print_report(report: &v1::Report) {
     }
     if !report.rules_version.is_empty() {
         println!("rules    {}", report.rules_version);
+    }
+    if let Some(version) = report.version {
+        let kind = if report.kind == v1::ReportKind::Correction as i32 {
+            "correction"
+        } else {
+            "submission"
+        };
+        println!("version  {version} ({kind})");
+    }
+    if let Some(parent) = &report.parent_report_id {
+        println!(
+            "corrects {parent}{}",
+            report
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(next) = &report.superseded_by {
+        println!("replaced by {next}");
     }
     for table in &report.tables {
         let read = table
@@ -464,6 +562,20 @@ fn print_report(report: &v1::Report) {
                 f.rule,
                 f.message
             );
+            if let Some(judged) = disposition_word(f.disposition) {
+                println!(
+                    "          审核 / judged: {judged}{}{}",
+                    f.disposition_caller
+                        .as_deref()
+                        .map(|c| format!(" by {c}"))
+                        .unwrap_or_default(),
+                    f.disposition_note
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .map(|n| format!(" — {n}"))
+                        .unwrap_or_default()
+                );
+            }
         }
     }
     if !report.events.is_empty() {
@@ -540,6 +652,9 @@ pub fn report_json(report: &v1::Report) -> serde_json::Value {
                 "actual": observed(&f.found),
                 "message": f.message,
                 "message_en": f.message_en,
+                "disposition": disposition_word(f.disposition),
+                "disposition_note": f.disposition_note,
+                "disposition_caller": f.disposition_caller,
             })
         })
         .collect();

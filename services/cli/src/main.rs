@@ -11,10 +11,12 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod batch;
 mod bench;
 mod check;
 mod client;
 mod dlq;
+mod review;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,16 @@ enum Command {
     Bench(bench::BenchArgs),
     /// 查看和重新投递死信 / list and redrive dead-lettered messages.
     Dlq(dlq::DlqArgs),
+    /// 更正已归档报告的单元格（生成新版本） / correct cells of an archived report (a new version).
+    Correct(review::CorrectArgs),
+    /// 查看报告的各个版本 / list the versions of a report's series.
+    History(review::HistoryArgs),
+    /// 对核验结果作出审核判断 / judge a finding (confirmed, to-correct, not-a-problem).
+    Judge(review::JudgeArgs),
+    /// 按现行规则重新核验已归档报告 / check archived reports again (a batch).
+    Revalidate(batch::RevalidateArgs),
+    /// 查看、跟踪和重试批次 / list, show, watch and retry batches.
+    Batch(batch::BatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +78,11 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Correct(args) => client::run(review::correct(args)),
+        Command::History(args) => client::run(review::history(args)),
+        Command::Judge(args) => client::run(review::judge(args)),
+        Command::Revalidate(args) => client::run(batch::revalidate(args)),
+        Command::Batch(args) => client::run(batch::batch(args)),
     };
     match outcome {
         Ok(code) => code,

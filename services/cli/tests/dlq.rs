@@ -41,6 +41,8 @@ async fn dlq_list_shows_the_reason_and_redrive_moves_the_message_back() {
         filename: "报告.pdf".to_owned(),
         source_system: None,
         attempt: 3,
+        kind: gongkai_queue::MessageKind::Submission,
+        batch: None,
     };
     let mut headers = FieldTable::default();
     set_header_text(

@@ -169,6 +169,13 @@ fn cell_text(cell: Option<&Cell>, flagged: Option<Severity>) -> GridCell {
             // The printed digits are in the C-RANGE finding; a 30-digit cell would break
             // the columns.
             CellState::Invalid => ("[超]".to_owned(), Some("31")),
+            CellState::Corrected => {
+                let v = c.value.map(|v| v.to_string()).unwrap_or_default();
+                (
+                    format!("{v}{}[改]", c.unit.as_deref().unwrap_or("")),
+                    Some("36"),
+                )
+            }
         },
     };
     match flagged {
