@@ -26,6 +26,11 @@ pub enum ArchiveError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// The request is valid but the archive's state refuses it (an alias that would put two
+    /// reports of one year in one series). Retrying fails until the state changes.
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+
     /// The database answered with an error that is not about reachability.
     #[error("archive database error while {context}: {source}")]
     Database {

@@ -69,6 +69,8 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod facts;
+mod metrics;
 mod read;
 pub mod testing;
 mod types;
@@ -76,6 +78,11 @@ mod watch;
 mod write;
 
 pub use error::{ArchiveError, Result};
+pub use facts::state_name;
+pub use metrics::{
+    AgencyAlias, ExportedCell, ExportedFinding, ExportedReport, GroupBy, MAX_EXPORT_BATCH,
+    MetricsQuery, MetricsRow, ReportSelection,
+};
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
     Archived, DocumentRef, Event, EventRecord, ListFilter, NewSubmission, Outcome, ReportPage,
