@@ -279,19 +279,9 @@ impl Archive {
         push_selection(&mut query, s);
         if !group_by.is_empty() {
             let columns: Vec<String> = (0..group_by.len()).map(|i| format!("g{i}")).collect();
-            let order: Vec<String> = group_by
-                .iter()
-                .enumerate()
-                .map(|(i, g)| match g {
-                    GroupBy::Year => format!("g{i}::integer"),
-                    _ => format!("g{i}"),
-                })
-                .collect();
-            query.push(format!(
-                " GROUP BY {} ORDER BY {}",
-                columns.join(", "),
-                order.join(", ")
-            ));
+            // Years are four digits, so their text sorts as their numbers do.
+            let columns = columns.join(", ");
+            query.push(format!(" GROUP BY {columns} ORDER BY {columns}"));
         }
         let rows = query
             .build()
