@@ -72,6 +72,7 @@ mod error;
 mod facts;
 mod metrics;
 mod read;
+pub mod seed;
 pub mod testing;
 mod types;
 mod watch;

@@ -34,6 +34,7 @@ pub(crate) fn archive_status(error: ArchiveError) -> Status {
     match &error {
         ArchiveError::NotFound { report_id } => Status::not_found(format!("no report {report_id}")),
         ArchiveError::InvalidArgument(message) => Status::invalid_argument(message.clone()),
+        ArchiveError::FailedPrecondition(message) => Status::failed_precondition(message.clone()),
         _ if error.is_unavailable() => {
             tracing::warn!(%error, "archive unavailable");
             Status::unavailable(format!("the archive is unavailable: {error}"))

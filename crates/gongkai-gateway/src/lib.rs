@@ -10,6 +10,7 @@ mod caller;
 mod config;
 mod convert;
 mod error;
+mod metrics;
 mod outbox;
 mod oversized;
 mod service;
@@ -17,6 +18,7 @@ mod service;
 pub use caller::Caller;
 pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
 pub use error::GatewayError;
+pub use metrics::UNAUTHENTICATED_CALLER;
 pub use service::ReportServiceImpl;
 
 use gongkai_archive::Archive;

@@ -369,6 +369,7 @@ async fn one_trace_per_report_across_four_processes_and_two_parse_replicas() {
             media_type: None,
             source_system: "pipeline-trace-test".into(),
             idempotency_key: None,
+            region: None,
         });
         request.metadata_mut().insert(
             "traceparent",

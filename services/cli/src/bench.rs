@@ -223,6 +223,7 @@ async fn one_report(
                 media_type: None,
                 source_system: "gongkai-bench".to_owned(),
                 idempotency_key: None,
+                region: None,
             })
             .await?
             .into_inner();

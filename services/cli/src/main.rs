@@ -15,6 +15,8 @@ mod bench;
 mod check;
 mod client;
 mod dlq;
+mod metrics;
+mod seed;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// 查看和重新投递死信 / list and redrive dead-lettered messages.
     Dlq(dlq::DlqArgs),
+    /// 全库指标：分组、汇总、百分位 / metrics over the archive, grouped, as an aligned table.
+    Metrics(metrics::MetricsArgs),
+    /// 导出单元格或指标为 CSV/XLSX/Parquet / export cells or metrics to a file.
+    Export(metrics::ExportArgs),
+    /// 机关名称别名（管理员） / agency aliases (admin).
+    Agency(metrics::AgencyArgs),
+    /// 用合成报告填充归档库（测量用） / fill the archive with synthetic reports, for measuring.
+    Seed(seed::SeedArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +76,10 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Metrics(args) => client::run(metrics::metrics(args)),
+        Command::Export(args) => client::run(metrics::export(args)),
+        Command::Agency(args) => client::run(metrics::agency(args)),
+        Command::Seed(args) => client::run(seed::run(args)),
     };
     match outcome {
         Ok(code) => code,

@@ -124,6 +124,7 @@ pub fn request(content: &[u8], filename: &str) -> gongkai_proto::v1::SubmitRepor
         media_type: None,
         source_system: "gateway-test".to_owned(),
         idempotency_key: None,
+        region: None,
     }
 }
 
