@@ -27,7 +27,9 @@ pub enum ArchiveError {
     InvalidArgument(String),
 
     /// The request is well-formed but the archive is not in the state it needs (a correction of
-    /// a report that is not archived, or not current). The message says which state is.
+    /// a report that is not archived, or not current; an alias that would put two reports of
+    /// one year in one series). The message says which state is; retrying fails until the
+    /// state changes.
     #[error("{0}")]
     FailedPrecondition(String),
 

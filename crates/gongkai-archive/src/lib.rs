@@ -75,7 +75,10 @@
 mod batches;
 mod dispositions;
 mod error;
+mod facts;
+mod metrics;
 mod read;
+pub mod seed;
 pub mod testing;
 mod types;
 mod versions;
@@ -88,6 +91,11 @@ pub use batches::{
 };
 pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
 pub use error::{ArchiveError, Result};
+pub use facts::state_name;
+pub use metrics::{
+    AgencyAlias, ExportedCell, ExportedFinding, ExportedReport, GroupBy, MAX_EXPORT_BATCH,
+    MetricsQuery, MetricsRow, ReportSelection,
+};
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{
     Archived, Disposition, DispositionRecord, DocumentRef, Event, EventRecord, FindingKey,

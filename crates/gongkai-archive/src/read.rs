@@ -46,7 +46,7 @@ impl Archive {
             .map_err(ArchiveError::db(CONTEXT))?;
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports r \
-             LEFT JOIN report_series s ON s.agency = r.agency AND s.year = r.year \
+             LEFT JOIN report_series s ON s.agency_key = r.agency_key AND s.year = r.year \
              WHERE r.report_id = $1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -139,7 +139,7 @@ impl Archive {
                coalesce(r.error_count, 0) AS errors, coalesce(r.warning_count, 0) AS warnings, \
                coalesce(r.info_count, 0) AS infos, r.received_at, r.updated_at \
              FROM reports r \
-             LEFT JOIN report_series s ON s.agency = r.agency AND s.year = r.year \
+             LEFT JOIN report_series s ON s.agency_key = r.agency_key AND s.year = r.year \
              WHERE TRUE",
         );
         if let Some(agency) = filter.agency_contains.as_deref().filter(|a| !a.is_empty()) {
@@ -209,18 +209,23 @@ impl Archive {
     }
 
     /// The current version of `agency`'s report for `year − 1`, as archived: what the X-* rules
-    /// (X-CARRY-OVER, X-IN-FORCE, X-PREVIOUS) compare with. `None` when there is none.
+    /// (X-CARRY-OVER, X-IN-FORCE, X-PREVIOUS, X-SPIKE) compare with. `None` when there is none.
+    /// The agency is found by its key (archive.md §5), after aliases, so a body that printed
+    /// its name differently last year is still found once an admin declared the alias.
     #[tracing::instrument(name = "archive.previous_year", skip(self))]
     pub async fn previous_year(&self, agency: &str, year: u16) -> Result<Option<Report>> {
         let Some(previous) = year.checked_sub(1) else {
             return Ok(None);
         };
+        let key = gongkai_metrics::agency::agency_key(agency);
         let row: Option<(Uuid, Option<String>)> = sqlx::query_as(
             "SELECT r.report_id, r.checked::text FROM report_series s \
              JOIN reports r ON r.report_id = s.current_report_id \
-             WHERE s.agency = $1 AND s.year = $2",
+             WHERE s.agency_key = coalesce((SELECT a.agency_key FROM agency_aliases a \
+                                           WHERE a.alias_key = $1), $1) \
+               AND s.year = $2",
         )
-        .bind(agency)
+        .bind(key)
         .bind(i32::from(previous))
         .fetch_optional(self.pool())
         .await

@@ -3,12 +3,13 @@
 //! nothing, and each event it records notifies [`crate::EVENTS_CHANNEL`] on commit.
 
 use crate::error::{ArchiveError, Result};
+use crate::facts::Facts;
 use crate::types::{
     Archived, EventRecord, NewSubmission, Outcome, Stage, StageRun, Status, Submitted, Unqueued,
 };
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
-use gongkai_model::{CheckedReport, Finding, Observed, Source, Summary, TableId, Template};
+use gongkai_model::{CheckedReport, Finding, Observed, Source, Summary, TableId, Tables, Template};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -340,6 +341,7 @@ impl Archive {
             "WITH reset AS ( \
                UPDATE reports SET checked = NULL \
                WHERE report_id = $1 AND status <> 'ARCHIVED' RETURNING report_id) \
+             , facts AS (DELETE FROM report_facts WHERE report_id IN (SELECT report_id FROM reset)) \
              DELETE FROM findings WHERE report_id IN (SELECT report_id FROM reset)",
         )
         .bind(report_id)
@@ -376,6 +378,9 @@ pub(crate) struct ArchivedReport {
     pub(crate) agency: Option<String>,
     pub(crate) year: Option<u16>,
     pub(crate) template: Template,
+    /// Read for the facts (metric parts and cell arrays) written beside the document.
+    #[serde(default)]
+    pub(crate) tables: Tables,
 }
 
 /// What the archiving statement found and did.
@@ -435,6 +440,7 @@ struct ArchiveContent<'a> {
     run: StageRun,
     finished_at: chrono::DateTime<Utc>,
     findings: FindingColumns<'a>,
+    facts: Facts<'a>,
 }
 
 /// The archiving statement. `current` locks the report's row and decides (`ok`) whether to
@@ -443,26 +449,48 @@ struct ArchiveContent<'a> {
 static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH current AS ( \
-           SELECT status, sha256, version, checked IS NOT NULL AS had_content, \
+           SELECT status, sha256, version, region, checked IS NOT NULL AS had_content, \
              status <> 'ARCHIVED' AND ($2::text IS NULL OR $2 = sha256) \
                AND checked IS NULL AS ok \
            FROM reports WHERE report_id = $1 FOR UPDATE), \
+         key AS ( \
+           SELECT coalesce((SELECT a.agency_key FROM agency_aliases a \
+                            WHERE a.alias_key = $27), $27) AS agency_key, \
+             coalesce(current.region, $28) AS region \
+           FROM current), \
          series AS ( \
-           INSERT INTO report_series (agency, year, latest_version, current_report_id) \
-           SELECT $3, $4, 1, $1 FROM current \
-           WHERE current.ok AND $3::text IS NOT NULL AND $4::integer IS NOT NULL \
-           ON CONFLICT (agency, year) DO UPDATE \
+           INSERT INTO report_series (agency_key, agency, year, latest_version, \
+             current_report_id) \
+           SELECT key.agency_key, $3, $4, 1, $1 FROM current, key \
+           WHERE current.ok AND key.agency_key IS NOT NULL AND $4::integer IS NOT NULL \
+           ON CONFLICT (agency_key, year) DO UPDATE \
              SET latest_version = report_series.latest_version + 1, \
-                 current_report_id = EXCLUDED.current_report_id \
+                 current_report_id = EXCLUDED.current_report_id, agency = EXCLUDED.agency \
            RETURNING latest_version), \
          updated AS ( \
            UPDATE reports SET agency = $3, year = $4, template = $5, title = $6, \
              rules_version = $7, error_count = $8, warning_count = $9, info_count = $10, \
              version = (SELECT latest_version FROM series), checked = $11::json, \
              media_type = $12, status = 'ARCHIVED', failure_stage = NULL, \
-             failure_reason = NULL, updated_at = now(), finished_at = now() \
-           FROM current WHERE reports.report_id = $1 AND current.ok \
+             failure_reason = NULL, updated_at = now(), finished_at = now(), \
+             agency_key = key.agency_key, region = nullif(key.region, '') \
+           FROM current, key WHERE reports.report_id = $1 AND current.ok \
            RETURNING 1), \
+         facts AS ( \
+           INSERT INTO report_facts (report_id, agency, agency_key, region, year, template, \
+             version, metrics_version, metric_parts, cell_ids, cell_values, cell_states, \
+             cell_texts) \
+           SELECT $1, $3, key.agency_key, coalesce(key.region, ''), $4, $5, \
+             series.latest_version, $29, $30::numeric[], $31::smallint[], $32::numeric[], \
+             $33::\"char\"[], $34::text[] \
+           FROM current, key, series WHERE current.ok \
+           ON CONFLICT (report_id) DO UPDATE SET agency = EXCLUDED.agency, \
+             agency_key = EXCLUDED.agency_key, region = EXCLUDED.region, year = EXCLUDED.year, \
+             template = EXCLUDED.template, version = EXCLUDED.version, \
+             metrics_version = EXCLUDED.metrics_version, \
+             metric_parts = EXCLUDED.metric_parts, cell_ids = EXCLUDED.cell_ids, \
+             cell_values = EXCLUDED.cell_values, cell_states = EXCLUDED.cell_states, \
+             cell_texts = EXCLUDED.cell_texts), \
          findings AS ( \
            INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
              column_key, expected, actual, message, message_en, rules_version) \
@@ -503,6 +531,7 @@ impl<'a> ArchiveContent<'a> {
             run,
             finished_at: Utc::now().max(run.started_at),
             findings: FindingColumns::of(&parts.findings)?,
+            facts: Facts::of(&parts.report),
         })
     }
 
@@ -518,6 +547,7 @@ impl<'a> ArchiveContent<'a> {
         let report = &self.parts.report;
         let summary = self.parts.summary;
         let findings = &self.findings;
+        let facts = &self.facts;
         type Row = (String, String, bool, Option<i32>, Option<i32>, i64);
         let row: Option<Row> = sqlx::query_as(ARCHIVE_STATEMENT.as_str())
             .bind(report_id)
@@ -546,6 +576,14 @@ impl<'a> ArchiveContent<'a> {
             .bind(&findings.actual)
             .bind(&findings.messages)
             .bind(&findings.messages_en)
+            .bind(&facts.agency_key)
+            .bind(&facts.region)
+            .bind(i32::try_from(gongkai_metrics::METRICS_VERSION).unwrap_or(i32::MAX))
+            .bind(&facts.metric_parts)
+            .bind(&facts.cell_ids)
+            .bind(&facts.cell_values)
+            .bind(&facts.cell_states)
+            .bind(&facts.cell_texts)
             .fetch_optional(executor)
             .await?;
         Ok(row.map(

@@ -11,6 +11,7 @@ mod caller;
 mod config;
 mod convert;
 mod error;
+mod metrics;
 mod outbox;
 mod oversized;
 mod review;

@@ -103,6 +103,7 @@ impl ReportServiceImpl {
             ("media_type", request.media_type.as_deref()),
             ("idempotency_key", request.idempotency_key.as_deref()),
             ("batch", request.batch.as_deref()),
+            ("region", request.region.as_deref()),
         ] {
             if let Some(value) = value
                 && value.chars().count() > MAX_NAME_CHARS
@@ -183,6 +184,7 @@ impl ReportServiceImpl {
             request.filename
         };
         let source_system = Some(request.source_system).filter(|s| !s.trim().is_empty());
+        let region = request.region.filter(|r| !r.trim().is_empty());
         let submission = NewSubmission {
             sha256: stored.sha256.clone(),
             idempotency_key: request.idempotency_key,
@@ -227,6 +229,15 @@ impl ReportServiceImpl {
                 index: 0,
                 error: None,
             });
+        }
+        if let Some(region) = &region {
+            // Before the report is queued, so that archiving finds it.
+            self.archive_call(
+                "the archive (recording the region)",
+                self.archive
+                    .set_submitted_region(submitted.report_id, region),
+            )
+            .await?;
         }
         self.publish(&message, 1).await?;
         tracing::debug!(report_id = %submitted.report_id, size_bytes, "report received");
@@ -339,7 +350,7 @@ pub(crate) fn parse_report_id(text: &str) -> Result<Uuid, GrpcStatus> {
         .map_err(|_| GrpcStatus::invalid_argument(format!("report_id {text:?} is not a UUID")))
 }
 
-type ResponseStream<T> = BoxStream<'static, Result<T, GrpcStatus>>;
+pub(crate) type ResponseStream<T> = BoxStream<'static, Result<T, GrpcStatus>>;
 
 #[tonic::async_trait]
 impl v1::report_service_server::ReportService for ReportServiceImpl {
@@ -583,6 +594,52 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             })
             .boxed();
         Ok(Response::new(stream))
+    }
+
+    async fn list_metrics(
+        &self,
+        request: Request<v1::ListMetricsRequest>,
+    ) -> Result<Response<v1::ListMetricsResponse>, GrpcStatus> {
+        self.list_metrics_rpc(request).await
+    }
+
+    async fn query_metrics(
+        &self,
+        request: Request<v1::QueryMetricsRequest>,
+    ) -> Result<Response<v1::QueryMetricsResponse>, GrpcStatus> {
+        self.query_metrics_rpc(request).await
+    }
+
+    type ExportCellsStream = ResponseStream<v1::DocumentChunk>;
+
+    async fn export_cells(
+        &self,
+        request: Request<v1::ExportCellsRequest>,
+    ) -> Result<Response<Self::ExportCellsStream>, GrpcStatus> {
+        self.export_cells_rpc(request).await
+    }
+
+    type ExportMetricsStream = ResponseStream<v1::DocumentChunk>;
+
+    async fn export_metrics(
+        &self,
+        request: Request<v1::ExportMetricsRequest>,
+    ) -> Result<Response<Self::ExportMetricsStream>, GrpcStatus> {
+        self.export_metrics_rpc(request).await
+    }
+
+    async fn set_agency_alias(
+        &self,
+        request: Request<v1::SetAgencyAliasRequest>,
+    ) -> Result<Response<v1::AgencyAlias>, GrpcStatus> {
+        self.set_agency_alias_rpc(request).await
+    }
+
+    async fn list_agency_aliases(
+        &self,
+        request: Request<v1::ListAgencyAliasesRequest>,
+    ) -> Result<Response<v1::ListAgencyAliasesResponse>, GrpcStatus> {
+        self.list_agency_aliases_rpc(request).await
     }
 }
 

@@ -370,6 +370,7 @@ async fn one_trace_per_report_across_four_processes_and_two_parse_replicas() {
             source_system: "pipeline-trace-test".into(),
             idempotency_key: None,
             batch: None,
+            region: None,
         });
         request.metadata_mut().insert(
             "traceparent",

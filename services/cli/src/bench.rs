@@ -228,6 +228,7 @@ async fn one_report(
                 source_system: "gongkai-bench".to_owned(),
                 idempotency_key: None,
                 batch: None,
+                region: None,
             })
             .await?
             .into_inner();

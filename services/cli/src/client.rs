@@ -43,6 +43,10 @@ pub struct SubmitArgs {
     /// returns the first report.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// The agency's region path (`江苏省/淮安市/洪泽区`); without it the region is read from
+    /// the agency's name.
+    #[arg(long)]
+    pub region: Option<String>,
     /// How long --wait waits for one report, in seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
@@ -207,6 +211,7 @@ async fn submit_one(
             source_system: args.source_system.clone(),
             idempotency_key: args.idempotency_key.clone(),
             batch: args.batch.clone(),
+            region: args.region.clone(),
         })
         .await
         .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?

@@ -16,7 +16,9 @@ mod bench;
 mod check;
 mod client;
 mod dlq;
+mod metrics;
 mod review;
+mod seed;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +66,14 @@ enum Command {
     Revalidate(batch::RevalidateArgs),
     /// 查看、跟踪和重试批次 / list, show, watch and retry batches.
     Batch(batch::BatchArgs),
+    /// 全库指标：分组、汇总、百分位 / metrics over the archive, grouped, as an aligned table.
+    Metrics(metrics::MetricsArgs),
+    /// 导出单元格或指标为 CSV/XLSX/Parquet / export cells or metrics to a file.
+    Export(metrics::ExportArgs),
+    /// 机关名称别名（管理员） / agency aliases (admin).
+    Agency(metrics::AgencyArgs),
+    /// 用合成报告填充归档库（测量用） / fill the archive with synthetic reports, for measuring.
+    Seed(seed::SeedArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +93,10 @@ fn main() -> ExitCode {
         Command::Judge(args) => client::run(review::judge(args)),
         Command::Revalidate(args) => client::run(batch::revalidate(args)),
         Command::Batch(args) => client::run(batch::batch(args)),
+        Command::Metrics(args) => client::run(metrics::metrics(args)),
+        Command::Export(args) => client::run(metrics::export(args)),
+        Command::Agency(args) => client::run(metrics::agency(args)),
+        Command::Seed(args) => client::run(seed::run(args)),
     };
     match outcome {
         Ok(code) => code,

@@ -125,6 +125,7 @@ pub fn request(content: &[u8], filename: &str) -> gongkai_proto::v1::SubmitRepor
         source_system: "gateway-test".to_owned(),
         idempotency_key: None,
         batch: None,
+        region: None,
     }
 }
 
