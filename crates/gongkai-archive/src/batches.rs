@@ -7,6 +7,7 @@
 //! what `RetryBatch` must queue again.
 
 use crate::error::{ArchiveError, Result};
+use crate::facts::Facts;
 use crate::read::parse_checked;
 use crate::write::{ArchivedParts, FindingColumns, count};
 use crate::{Archive, Status};
@@ -434,6 +435,26 @@ impl Archive {
         .bind(infos)
         .bind(parts.report.template.as_str())
         .bind(&parts.report.title)
+        .execute(&mut *tx)
+        .await
+        .map_err(ArchiveError::db(CONTEXT))?;
+        // The facts are derived from the document: a re-read (reparse) may change its cells,
+        // and the dictionary may have changed since, so they are rewritten with it.
+        let facts = Facts::of(&parts.report);
+        sqlx::query(
+            "UPDATE report_facts SET template = $2, metrics_version = $3, \
+               metric_parts = $4::numeric[], cell_ids = $5::smallint[], \
+               cell_values = $6::numeric[], cell_states = $7::\"char\"[], \
+               cell_texts = $8::text[] WHERE report_id = $1",
+        )
+        .bind(report_id)
+        .bind(parts.report.template.as_str())
+        .bind(i32::try_from(gongkai_metrics::METRICS_VERSION).unwrap_or(i32::MAX))
+        .bind(&facts.metric_parts)
+        .bind(&facts.cell_ids)
+        .bind(&facts.cell_values)
+        .bind(&facts.cell_states)
+        .bind(&facts.cell_texts)
         .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;

@@ -25,7 +25,7 @@ const REPORT_COLUMNS: &str = "r.report_id, r.status, r.failure_stage, r.failure_
     r.template, r.rules_version, r.version, r.checked::text AS checked, \
     (s.current_report_id IS NOT NULL AND s.current_report_id = r.report_id) AS is_current, \
     r.kind, r.parent_report_id, r.reason, r.caller, r.batch, \
-    (SELECT n.report_id FROM reports n WHERE n.agency = r.agency AND n.year = r.year \
+    (SELECT n.report_id FROM reports n WHERE n.agency_key = r.agency_key AND n.year = r.year \
        AND n.version = r.version + 1) AS superseded_by";
 
 impl Archive {

@@ -288,7 +288,8 @@ impl Archive {
         let row: Option<ParentRow> = sqlx::query_as(
             "SELECT r.status, r.version, s.current_report_id, r.checked::text, r.sha256, \
                r.blob_key, r.filename, r.media_type, r.size_bytes \
-             FROM reports r LEFT JOIN report_series s ON s.agency = r.agency AND s.year = r.year \
+             FROM reports r LEFT JOIN report_series s \
+               ON s.agency_key = r.agency_key AND s.year = r.year \
              WHERE r.report_id = $1 FOR SHARE OF r",
         )
         .bind(parent)
@@ -488,12 +489,32 @@ impl Archive {
     /// is [`ArchiveError::FailedPrecondition`].
     pub async fn list_versions(&self, key: &SeriesKey) -> Result<Series> {
         const CONTEXT: &str = "listing versions";
-        let (agency, year) = match key {
-            SeriesKey::AgencyYear { agency, year } => (agency.clone(), i32::from(*year)),
+        // The series is keyed by agency key (after aliases), not by the printed name: a body
+        // that printed its name differently across versions is still one series.
+        let (agency_key, year) = match key {
+            SeriesKey::AgencyYear { agency, year } => {
+                let year = i32::from(*year);
+                // The key of the reports that printed this name for that year.
+                let key: Option<String> = sqlx::query_scalar(
+                    "SELECT agency_key FROM reports WHERE agency = $1 AND year = $2 \
+                       AND agency_key IS NOT NULL ORDER BY version DESC NULLS LAST LIMIT 1",
+                )
+                .bind(agency)
+                .bind(year)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(ArchiveError::db(CONTEXT))?;
+                let Some(key) = key else {
+                    return Err(ArchiveError::InvalidArgument(format!(
+                        "no archived report of {agency} for {year}"
+                    )));
+                };
+                (key, year)
+            }
             SeriesKey::Report(report_id) => {
                 // A correction not archived yet belongs to its parent's series.
                 let row: Option<(Option<String>, Option<i32>)> = sqlx::query_as(
-                    "SELECT coalesce(r.agency, p.agency), coalesce(r.year, p.year) \
+                    "SELECT coalesce(r.agency_key, p.agency_key), coalesce(r.year, p.year) \
                      FROM reports r LEFT JOIN reports p ON p.report_id = r.parent_report_id \
                      WHERE r.report_id = $1",
                 )
@@ -504,7 +525,7 @@ impl Archive {
                 match row.ok_or(ArchiveError::NotFound {
                     report_id: *report_id,
                 })? {
-                    (Some(agency), Some(year)) => (agency, year),
+                    (Some(key), Some(year)) => (key, year),
                     _ => {
                         return Err(ArchiveError::FailedPrecondition(format!(
                             "report {report_id} belongs to no series yet (not archived, or \
@@ -529,20 +550,20 @@ impl Archive {
         );
         let rows: Vec<Row> = sqlx::query_as(
             "WITH series AS ( \
-               SELECT r.report_id FROM reports r WHERE r.agency = $1 AND r.year = $2 \
+               SELECT r.report_id FROM reports r WHERE r.agency_key = $1 AND r.year = $2 \
                  AND r.version IS NOT NULL \
                UNION \
                SELECT c.report_id FROM reports c JOIN reports p \
                  ON p.report_id = c.parent_report_id \
-               WHERE p.agency = $1 AND p.year = $2 AND c.version IS NULL) \
+               WHERE p.agency_key = $1 AND p.year = $2 AND c.version IS NULL) \
              SELECT r.report_id, r.version, r.kind, r.parent_report_id, r.reason, r.caller, \
                r.received_at, r.changed_cells, r.error_count, \
                coalesce(s.current_report_id = r.report_id, false), r.status \
              FROM series JOIN reports r USING (report_id) \
-             LEFT JOIN report_series s ON s.agency = $1 AND s.year = $2 \
+             LEFT JOIN report_series s ON s.agency_key = $1 AND s.year = $2 \
              ORDER BY r.version NULLS LAST, r.received_at",
         )
-        .bind(&agency)
+        .bind(&agency_key)
         .bind(year)
         .fetch_all(self.pool())
         .await
@@ -590,9 +611,19 @@ impl Archive {
             .collect::<Result<Vec<_>>>()?;
         if versions.is_empty() {
             return Err(ArchiveError::InvalidArgument(format!(
-                "no archived report of {agency} for {year}"
+                "no archived report of {agency_key} for {year}"
             )));
         }
+        // The name the series' current report printed, for people.
+        let agency: String = sqlx::query_scalar(
+            "SELECT agency FROM report_series WHERE agency_key = $1 AND year = $2",
+        )
+        .bind(&agency_key)
+        .bind(year)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(ArchiveError::db(CONTEXT))?
+        .unwrap_or(agency_key);
         Ok(Series {
             agency,
             year: u16::try_from(year).unwrap_or(0),
