@@ -370,24 +370,10 @@ impl Archive {
             .begin()
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
-        let status: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM revalidations WHERE batch = $1 AND report_id = $2 FOR UPDATE",
-        )
-        .bind(batch)
-        .bind(report_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-        match status.as_deref() {
-            None => {
-                return Err(ArchiveError::InvalidArgument(format!(
-                    "report {report_id} is not part of re-validation {batch:?}"
-                )));
-            }
-            Some("DONE" | "SKIPPED") => return Ok(true),
-            Some(_) => {}
-        }
-        type Before = (
+        // The batch's row and the report's, locked together: a second copy of the message
+        // waits here for the first to commit, then finds the row DONE.
+        type Locked = (
+            String,
             String,
             Option<String>,
             Option<i32>,
@@ -395,16 +381,34 @@ impl Archive {
             Option<i32>,
             String,
         );
-        let before: Option<Before> = sqlx::query_as(
-            "SELECT status, rules_version, error_count, warning_count, info_count, sha256 \
-             FROM reports WHERE report_id = $1 FOR UPDATE",
+        let locked: Option<Locked> = sqlx::query_as(
+            "SELECT v.status, r.status, r.rules_version, r.error_count, r.warning_count, \
+               r.info_count, r.sha256 \
+             FROM revalidations v JOIN reports r ON r.report_id = v.report_id \
+             WHERE v.batch = $1 AND v.report_id = $2 FOR UPDATE OF v, r",
         )
+        .bind(batch)
         .bind(report_id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
-        let (status, rules_before, errors_before, warnings_before, infos_before, sha256) =
-            before.ok_or(ArchiveError::NotFound { report_id })?;
+        let Some((
+            revalidation,
+            status,
+            rules_before,
+            errors_before,
+            warnings_before,
+            infos_before,
+            sha256,
+        )) = locked
+        else {
+            return Err(ArchiveError::InvalidArgument(format!(
+                "report {report_id} is not part of re-validation {batch:?}"
+            )));
+        };
+        if matches!(revalidation.as_str(), "DONE" | "SKIPPED") {
+            return Ok(true);
+        }
         if status != Status::Archived.as_str() {
             return Err(ArchiveError::FailedPrecondition(format!(
                 "report {report_id} is {status}: only an archived report is re-validated"
@@ -422,10 +426,47 @@ impl Archive {
             count(summary.warnings),
             count(summary.infos),
         );
+        let n = |v: Option<i32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+        let detail = format!(
+            "re-validated ({batch}): rules {} → {}; errors {} → {errors}, warnings {} → \
+             {warnings}, infos {} → {infos}",
+            rules_before.as_deref().unwrap_or("?"),
+            parts.rules_version,
+            n(errors_before),
+            n(warnings_before),
+            n(infos_before),
+        );
+        // One statement for the report, its old findings, the event and the batch's row (all
+        // different rows; the new findings follow in their own statement, so that they do not
+        // meet the old ones, deleted by this one, in the primary key).
+        // The facts are derived from the document: a re-read (reparse) may change its cells,
+        // and the dictionary may have changed since, so they are rewritten with it.
+        let facts = Facts::of(&parts.report);
         sqlx::query(
-            "UPDATE reports SET checked = $2::json, rules_version = $3, error_count = $4, \
-               warning_count = $5, info_count = $6, template = $7, title = $8, \
-               updated_at = now() WHERE report_id = $1",
+            "WITH updated AS ( \
+               UPDATE reports SET checked = $2::json, rules_version = $3, error_count = $4, \
+                 warning_count = $5, info_count = $6, template = $7, title = $8, \
+                 updated_at = now() WHERE report_id = $1 RETURNING 1), \
+             removed AS (DELETE FROM findings WHERE report_id = $1 RETURNING 1), \
+             facts AS ( \
+               UPDATE report_facts SET template = $7, metrics_version = $16, \
+                 metric_parts = $17::numeric[], cell_ids = $18::smallint[], \
+                 cell_values = $19::numeric[], cell_states = $20::\"char\"[], \
+                 cell_texts = $21::text[] WHERE report_id = $1 RETURNING 1), \
+             event AS ( \
+               INSERT INTO events (report_id, stage, attempt, status, outcome, detail, \
+                 started_at, finished_at) \
+               SELECT $1, 'revalidate', coalesce(max(attempt), 0) + 1, 'ARCHIVED', \
+                 'succeeded', $9, $10, greatest($10, now()) \
+               FROM events WHERE report_id = $1 AND stage = 'revalidate' RETURNING 1), \
+             done AS ( \
+               UPDATE revalidations SET status = 'DONE', finished_at = now(), \
+                 failure_stage = NULL, failure_reason = NULL, rules_before = $12, \
+                 rules_after = $3, errors_before = $13, warnings_before = $14, \
+                 infos_before = $15, errors_after = $4, warnings_after = $5, infos_after = $6 \
+               WHERE batch = $11 AND report_id = $1 RETURNING 1) \
+             SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM removed), \
+               (SELECT count(*) FROM event), (SELECT count(*) FROM done)",
         )
         .bind(report_id)
         .bind(json)
@@ -435,20 +476,13 @@ impl Archive {
         .bind(infos)
         .bind(parts.report.template.as_str())
         .bind(&parts.report.title)
-        .execute(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-        // The facts are derived from the document: a re-read (reparse) may change its cells,
-        // and the dictionary may have changed since, so they are rewritten with it.
-        let facts = Facts::of(&parts.report);
-        sqlx::query(
-            "UPDATE report_facts SET template = $2, metrics_version = $3, \
-               metric_parts = $4::numeric[], cell_ids = $5::smallint[], \
-               cell_values = $6::numeric[], cell_states = $7::\"char\"[], \
-               cell_texts = $8::text[] WHERE report_id = $1",
-        )
-        .bind(report_id)
-        .bind(parts.report.template.as_str())
+        .bind(&detail)
+        .bind(started_at)
+        .bind(batch)
+        .bind(&rules_before)
+        .bind(errors_before)
+        .bind(warnings_before)
+        .bind(infos_before)
         .bind(i32::try_from(gongkai_metrics::METRICS_VERSION).unwrap_or(i32::MAX))
         .bind(&facts.metric_parts)
         .bind(&facts.cell_ids)
@@ -458,11 +492,6 @@ impl Archive {
         .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
-        sqlx::query("DELETE FROM findings WHERE report_id = $1")
-            .bind(report_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ArchiveError::db(CONTEXT))?;
         sqlx::query(
             "INSERT INTO findings (report_id, ordinal, rule, severity, table_id, row_key, \
                column_key, expected, actual, message, message_en, rules_version) \
@@ -484,49 +513,6 @@ impl Archive {
         .bind(&findings.actual)
         .bind(&findings.messages)
         .bind(&findings.messages_en)
-        .execute(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-        let n = |v: Option<i32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
-        let detail = format!(
-            "re-validated ({batch}): rules {} → {}; errors {} → {errors}, warnings {} → \
-             {warnings}, infos {} → {infos}",
-            rules_before.as_deref().unwrap_or("?"),
-            parts.rules_version,
-            n(errors_before),
-            n(warnings_before),
-            n(infos_before),
-        );
-        sqlx::query(
-            "INSERT INTO events (report_id, stage, attempt, status, outcome, detail, started_at, \
-               finished_at) \
-             SELECT $1, 'revalidate', coalesce(max(attempt), 0) + 1, 'ARCHIVED', 'succeeded', \
-               $2, $3, greatest($3, now()) \
-             FROM events WHERE report_id = $1 AND stage = 'revalidate'",
-        )
-        .bind(report_id)
-        .bind(&detail)
-        .bind(started_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
-        sqlx::query(
-            "UPDATE revalidations SET status = 'DONE', finished_at = now(), \
-               failure_stage = NULL, failure_reason = NULL, rules_before = $3, rules_after = $4, \
-               errors_before = $5, warnings_before = $6, infos_before = $7, errors_after = $8, \
-               warnings_after = $9, infos_after = $10 \
-             WHERE batch = $1 AND report_id = $2",
-        )
-        .bind(batch)
-        .bind(report_id)
-        .bind(&rules_before)
-        .bind(&parts.rules_version)
-        .bind(errors_before)
-        .bind(warnings_before)
-        .bind(infos_before)
-        .bind(errors)
-        .bind(warnings)
-        .bind(infos)
         .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;

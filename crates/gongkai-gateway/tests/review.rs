@@ -754,3 +754,55 @@ async fn a_batch_shows_its_failures_and_retry_requeues_exactly_them() {
     assert!(gw.drain("gongkai.validate").await.is_empty());
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reparse_reads_the_stored_document_again_and_makes_no_version() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("review_reparse", |_| {}).await;
+    let (stop, workers) = start_workers(&gw);
+    let mut client = gw.client().await;
+    let original = submit(
+        &mut client,
+        &ambiguous_report("重读区人民政府", 2022),
+        "r.txt",
+    )
+    .await;
+
+    let answer = client
+        .revalidate_reports(v1::RevalidateReportsRequest {
+            reparse: true,
+            force: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((answer.queued, answer.skipped), (1, 0));
+    let view = watch_batch_to_end(&mut client, &answer.batch).await;
+    assert_eq!((count_of(&view, "DONE"), view.failed), (1, 0), "{view:?}");
+    let after = client
+        .get_report(v1::GetReportRequest {
+            report_id: original.report_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Read again from the same bytes: the same tables and findings, still version 1, one
+    // `revalidate` event and no second parse of the report's own.
+    assert_eq!(after.tables, original.tables);
+    assert_eq!(after.findings, original.findings);
+    assert_eq!(after.version, Some(1));
+    let stages: Vec<&str> = after.events.iter().map(|e| e.stage.as_str()).collect();
+    assert_eq!(
+        stages,
+        ["receive", "parse", "validate", "archive", "revalidate"]
+    );
+
+    let _ = stop.send(true);
+    for task in workers {
+        task.await.unwrap();
+    }
+    gw.stop().await;
+}
