@@ -69,6 +69,8 @@ pub struct QueueItem {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RevalidationRequest {
     pub agency_contains: Option<String>,
+    /// A prefix of the region path (`江苏省/淮安市`), whole parts only, as QueryMetrics reads it.
+    pub region: Option<String>,
     pub year_from: Option<u16>,
     pub year_to: Option<u16>,
     pub template: Option<Template>,
@@ -251,6 +253,19 @@ impl Archive {
                 .push(" AND strpos(r.agency, ")
                 .push_bind(agency.to_owned())
                 .push(") > 0");
+        }
+        if let Some(region) = request
+            .region
+            .as_deref()
+            .map(gongkai_metrics::agency::normalise_region)
+            .filter(|r| !r.is_empty())
+        {
+            query
+                .push(" AND (r.region = ")
+                .push_bind(region.clone())
+                .push(" OR starts_with(r.region, ")
+                .push_bind(format!("{region}/"))
+                .push("))");
         }
         if let Some(from) = request.year_from {
             query.push(" AND r.year >= ").push_bind(i32::from(from));

@@ -44,7 +44,7 @@ impl Archive {
         }
         let report_id = judgement.report_id;
         let row: Option<(String, Option<String>, Option<i32>, bool)> = sqlx::query_as(
-            "SELECT r.status, r.agency, r.year, EXISTS ( \
+            "SELECT r.status, coalesce(r.agency_key, r.agency), r.year, EXISTS ( \
                SELECT 1 FROM findings f WHERE f.report_id = r.report_id AND f.rule = $2 \
                  AND coalesce(f.table_id, '') = $3 AND coalesce(f.row_key, '') = $4 \
                  AND coalesce(f.column_key, '') = $5) \
@@ -115,7 +115,8 @@ impl Archive {
     }
 }
 
-/// The judgements of the series (agency, year).
+/// The judgements of the series (agency key, year) of `report_id` (`agency` stands in for a
+/// report without a key).
 pub(crate) async fn series_dispositions(
     connection: &mut PgConnection,
     report_id: Uuid,
@@ -135,10 +136,13 @@ pub(crate) async fn series_dispositions(
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT rule, table_id, row_key, column_key, disposition, note, caller, report_id, \
-           set_at FROM finding_dispositions WHERE agency = $1 AND year = $2",
+           set_at FROM finding_dispositions \
+         WHERE agency = coalesce((SELECT agency_key FROM reports WHERE report_id = $3), $1) \
+           AND year = $2",
     )
     .bind(agency)
     .bind(year)
+    .bind(report_id)
     .fetch_all(&mut *connection)
     .await
     .map_err(ArchiveError::db("reading dispositions"))?;
@@ -173,7 +177,7 @@ pub(crate) async fn series_dispositions(
 pub(crate) const UNJUDGED_ERRORS_SQL: &str = "EXISTS ( \
     SELECT 1 FROM findings f WHERE f.report_id = r.report_id AND f.severity = 'error' \
       AND NOT EXISTS ( \
-        SELECT 1 FROM finding_dispositions d WHERE d.agency = r.agency AND d.year = r.year \
+        SELECT 1 FROM finding_dispositions d WHERE d.agency = r.agency_key AND d.year = r.year \
           AND d.rule = f.rule AND d.table_id = coalesce(f.table_id, '') \
           AND d.row_key = coalesce(f.row_key, '') \
           AND d.column_key = coalesce(f.column_key, '')))";

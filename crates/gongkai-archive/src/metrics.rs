@@ -409,6 +409,8 @@ impl Archive {
                UPDATE report_series SET agency_key = $2 WHERE agency_key = $1), \
              facts AS ( \
                UPDATE report_facts SET agency_key = $2 WHERE agency_key = $1), \
+             judgements AS ( \
+               UPDATE finding_dispositions SET agency = $2 WHERE agency = $1), \
              moved AS ( \
                UPDATE reports SET agency_key = $2 WHERE agency_key = $1 RETURNING 1) \
              SELECT count(*) FROM moved",

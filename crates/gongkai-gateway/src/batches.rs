@@ -114,16 +114,6 @@ impl ReportServiceImpl {
         let caller = caller_name(&request);
         let request = request.into_inner();
         let filter = request.filter.unwrap_or_default();
-        if filter
-            .region
-            .as_deref()
-            .is_some_and(|r| !r.trim().is_empty())
-        {
-            return Err(GrpcStatus::invalid_argument(
-                "filter.region: this archive does not hold the reports' regions yet; select by \
-                 agency, years or template",
-            ));
-        }
         let year = |y: Option<u32>, field: &str| -> Result<Option<u16>, GrpcStatus> {
             y.map(|y| {
                 u16::try_from(y).map_err(|_| {
@@ -142,6 +132,7 @@ impl ReportServiceImpl {
         };
         let plan_request = RevalidationRequest {
             agency_contains: filter.agency.filter(|a| !a.is_empty()),
+            region: filter.region.filter(|r| !r.trim().is_empty()),
             year_from: year(filter.year_from, "year_from")?,
             year_to: year(filter.year_to, "year_to")?,
             template,
