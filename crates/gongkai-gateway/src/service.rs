@@ -3,9 +3,11 @@
 //! recorded, recorded before they are queued, and the caller answered only once the broker
 //! has confirmed the message.
 
+use crate::Caller;
 use crate::config::GatewayConfig;
 use crate::convert;
 use crate::error::{archive_status, blob_status, publish_status, timeout_status};
+use crate::limits::{ByteBounded, Limits, Permit, caller_key};
 use crate::outbox::QueuedNotes;
 use bytes::Bytes;
 use chrono::Utc;
@@ -19,6 +21,7 @@ use gongkai_proto::v1;
 use gongkai_queue::{Publisher, Stage, StageMessage};
 use gongkai_telemetry::Metrics;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status as GrpcStatus, Streaming};
 use uuid::Uuid;
@@ -41,6 +44,8 @@ pub struct ReportServiceImpl {
     pub(crate) archive_timeout: Duration,
     /// Where confirmed publishes are noted (see [`crate::outbox`]).
     pub(crate) queued: QueuedNotes,
+    /// The bounds on streams, watchers and submission rates (see [`crate::limits`]).
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for ReportServiceImpl {
@@ -69,7 +74,15 @@ impl ReportServiceImpl {
             metrics,
             max_report_bytes: config.max_report_bytes,
             archive_timeout: config.archive_timeout(),
+            limits: Arc::new(Limits::new(config)),
         }
+    }
+
+    /// A place for one more watch stream (WatchReport, WatchBatch) of the request's caller,
+    /// held for as long as the returned permit lives (move it into the response stream), or
+    /// RESOURCE_EXHAUSTED with a retry hint beyond the caller's or the gateway's cap.
+    pub(crate) fn admit_watcher<T>(&self, request: &Request<T>) -> Result<Permit, GrpcStatus> {
+        self.limits.watchers.admit(&caller_key(request))
     }
 
     /// Runs an archive call with the archive timeout: a database that hangs is UNAVAILABLE.
@@ -321,8 +334,12 @@ pub(crate) fn parse_report_id(text: &str) -> Result<Uuid, GrpcStatus> {
     if text.trim().is_empty() {
         return Err(GrpcStatus::invalid_argument("report_id is empty"));
     }
-    Uuid::parse_str(text.trim())
-        .map_err(|_| GrpcStatus::invalid_argument(format!("report_id {text:?} is not a UUID")))
+    Uuid::parse_str(text.trim()).map_err(|_| {
+        // Only the start of what the caller sent is echoed back.
+        let shown: String = text.chars().take(40).collect();
+        let cut = if shown.len() < text.len() { "…" } else { "" };
+        GrpcStatus::invalid_argument(format!("report_id {shown:?}{cut} is not a UUID"))
+    })
 }
 
 type ResponseStream<T> = BoxStream<'static, Result<T, GrpcStatus>>;
@@ -333,9 +350,14 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SubmitReportRequest>,
     ) -> Result<Response<v1::SubmitReportResponse>, GrpcStatus> {
-        self.submit_counted(request.into_inner())
-            .await
-            .map(Response::new)
+        let caller = Caller::of(&request).cloned();
+        self.limits.check_submit_rate(&caller_key(&request))?;
+        let mut submission = request.into_inner();
+        // An authenticated caller's submissions are recorded under its token's name (§7).
+        if let Some(caller) = caller {
+            submission.source_system = caller.name;
+        }
+        self.submit_counted(submission).await.map(Response::new)
     }
 
     type SubmitReportsStream = ResponseStream<v1::SubmitReportResponse>;
@@ -346,43 +368,68 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
     ) -> Result<Response<Self::SubmitReportsStream>, GrpcStatus> {
         let service = self.clone();
         let max_report_bytes = self.max_report_bytes;
+        let key = caller_key(&request);
+        let stream_permit = self.limits.submit_streams.admit(&key)?;
+        let source_system = Caller::of(&request).map(|c| c.name.clone());
+        let limits = self.limits.clone();
         let inbound = request.into_inner();
         // Items are handled while the response streams, after this call's span has closed:
         // each report gets a trace of its own, linked to the call that carried it.
         let call = gongkai_telemetry::current_context();
-        let outbound = inbound
-            .enumerate()
-            .map(move |(index, item)| {
-                let service = service.clone();
-                let item_span = gongkai_telemetry::linked_root_span(
-                    "gongkai.v1.ReportService/SubmitReports item",
-                    &call,
-                );
-                tracing::Instrument::instrument(
-                    async move {
-                        // A broken inbound stream (a message over tonic's limit, a reset) ends the
-                        // call; a bad report is answered in its place and the stream goes on.
-                        let request = item.map_err(|status| {
-                            crate::oversized::oversized(&status, max_report_bytes).unwrap_or(status)
-                        })?;
-                        let index = index as u64;
-                        Ok(match service.submit_counted(request).await {
-                            Ok(response) => v1::SubmitReportResponse { index, ..response },
-                            Err(status) => v1::SubmitReportResponse {
-                                index,
-                                error: Some(v1::ItemError {
-                                    code: status.code() as i32,
-                                    message: status.message().to_owned(),
-                                }),
-                                ..Default::default()
-                            },
-                        })
-                    },
-                    item_span,
-                )
-            })
-            .buffered(BULK_CONCURRENCY)
-            .boxed();
+        let handle = move |(index, item): (usize, Result<v1::SubmitReportRequest, GrpcStatus>)| {
+            let service = service.clone();
+            let limits = limits.clone();
+            let key = key.clone();
+            let source_system = source_system.clone();
+            let item_span = gongkai_telemetry::linked_root_span(
+                "gongkai.v1.ReportService/SubmitReports item",
+                &call,
+            );
+            tracing::Instrument::instrument(
+                async move {
+                    // A broken inbound stream (a message over tonic's limit, a reset) ends the
+                    // call; a bad report is answered in its place and the stream goes on.
+                    let mut request = item.map_err(|status| {
+                        crate::oversized::oversized(&status, max_report_bytes).unwrap_or(status)
+                    })?;
+                    if let Some(name) = source_system {
+                        request.source_system = name;
+                    }
+                    // A stream over the caller's rate is paced, not refused.
+                    if let Some(limiter) = &limits.submit_rate {
+                        limiter.pace(&key).await;
+                    }
+                    let index = index as u64;
+                    Ok(match service.submit_counted(request).await {
+                        Ok(response) => v1::SubmitReportResponse { index, ..response },
+                        Err(status) => v1::SubmitReportResponse {
+                            index,
+                            error: Some(v1::ItemError {
+                                code: status.code() as i32,
+                                message: status.message().to_owned(),
+                            }),
+                            ..Default::default()
+                        },
+                    })
+                },
+                item_span,
+            )
+        };
+        // The items in hand are bounded in count and in bytes: the next one is read off the
+        // connection only when there is room, so a fast client waits on flow control.
+        let outbound = ByteBounded::new(
+            inbound.enumerate().boxed(),
+            BULK_CONCURRENCY,
+            self.limits.submit_stream_bytes,
+            |(_, item)| item.as_ref().map_or(0, |r| r.content.len()),
+            handle,
+        )
+        .map(move |item| {
+            // The stream's place is held until its last answer is sent (or the client left).
+            let _ = &stream_permit;
+            item
+        })
+        .boxed();
         Ok(Response::new(outbound))
     }
 
@@ -404,6 +451,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         request: Request<v1::WatchReportRequest>,
     ) -> Result<Response<Self::WatchReportStream>, GrpcStatus> {
         let id = parse_report_id(&request.get_ref().report_id)?;
+        let permit = self.admit_watcher(&request)?;
         let mut events = self.archive.watch(id).boxed();
         // The first item is taken before answering, so that an unknown id is NOT_FOUND as the
         // call's status, not as a first stream item. A known report always has its `receive`
@@ -415,7 +463,11 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             .await?;
         let events = futures::stream::iter(first.map(Ok))
             .chain(events)
-            .map(|item| item.map(|e| convert::event(&e)).map_err(archive_status))
+            .map(move |item| {
+                // The watcher's place is held for as long as the stream lives.
+                let _ = &permit;
+                item.map(|e| convert::event(&e)).map_err(archive_status)
+            })
             .boxed();
         Ok(Response::new(events))
     }

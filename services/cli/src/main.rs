@@ -15,6 +15,7 @@ mod bench;
 mod check;
 mod client;
 mod dlq;
+mod token;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// 查看和重新投递死信 / list and redrive dead-lettered messages.
     Dlq(dlq::DlqArgs),
+    /// 管理调用方令牌 / issue, list and revoke callers' tokens (talks to the archive database).
+    Token(token::TokenArgs),
+    /// 查看审计记录 / who did what, when: token changes, redrives, corrections (admins).
+    Audit(token::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Token(args) => token::run_token(args),
+        Command::Audit(args) => token::run_audit(args),
     };
     match outcome {
         Ok(code) => code,
