@@ -9,7 +9,10 @@
 #   5. Prometheus scrapes every service on the port it listens on, and every gongkai metric the
 #      Grafana dashboard queries is one the services export (crates/gongkai-telemetry);
 #   6. the Dockerfile builds every binary that compose and Kubernetes run, and its build context
-#      leaves out build outputs (Dockerfile.dockerignore).
+#      leaves out build outputs (Dockerfile.dockerignore);
+#   7. no password is written in deploy/ (compose takes them from the generated deploy/.env,
+#      the RabbitMQ definitions hold no user), compose publishes ports on loopback only, and
+#      the gateway's liveness does not follow PostgreSQL or RabbitMQ.
 # Missing tools are installed from PyPI / Debian when possible (set CHECK_NO_INSTALL=1 to skip
 # that); a check whose tool cannot be had fails, it is not skipped.
 #
@@ -84,15 +87,17 @@ EOF
 
 # 2. compose
 if [ "${#compose[@]}" -gt 0 ]; then
+    # The passwords come from deploy/.env (deploy/generate-env.sh); stand-ins for the check.
     run "compose.yaml is accepted by '${compose[*]} config'" \
+        env POSTGRES_PASSWORD=check RABBITMQ_PASSWORD=check GRAFANA_PASSWORD=check \
         "${compose[@]}" --project-name gongkai -f compose.yaml config --quiet
 else
     fail "compose.yaml: neither 'docker compose' nor 'docker-compose' is available"
 fi
 
 # 3. Kubernetes
-k8s_files=(k8s/namespace.yaml k8s/configmap.yaml k8s/gateway.yaml k8s/parse-worker.yaml
-    k8s/validate-worker.yaml k8s/archive-worker.yaml k8s/keda.yaml)
+k8s_files=(k8s/namespace.yaml k8s/configmap.yaml k8s/gateway.yaml k8s/networkpolicy.yaml
+    k8s/parse-worker.yaml k8s/validate-worker.yaml k8s/archive-worker.yaml k8s/keda.yaml)
 if command -v kubernetes-validate >/dev/null 2>&1; then
     run "Kubernetes manifests validate (strict)" \
         kubernetes-validate --strict --quiet --no-warn "${k8s_files[@]}"
@@ -244,6 +249,44 @@ patterns = ignore.read_text().split() if ignore.exists() else []
 for needed in ("target", "target-*", ".git"):
     if needed not in patterns:
         errors.append(f"Dockerfile.dockerignore must exclude {needed} from the build context")
+print("\n".join(errors))
+sys.exit(1 if errors else 0)
+EOF
+
+# 7. credentials, exposure and probes
+run "no password in deploy/, ports on loopback, gateway liveness independent of its backends" python3 - <<'EOF'
+import json, pathlib, re, sys, yaml
+errors = []
+definitions = json.load(open("rabbitmq/definitions.json"))
+if definitions.get("users") or definitions.get("permissions"):
+    errors.append("rabbitmq/definitions.json must hold no user (and so no password hash)")
+compose = yaml.safe_load(open("compose.yaml"))
+for name, service in compose["services"].items():
+    for key, value in (service.get("environment") or {}).items():
+        value = str(value)
+        if re.search(r"PASS|SECRET|TOKEN", key) and not re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", value):
+            errors.append(f"compose {name}: {key} is written out instead of taken from deploy/.env")
+        # user:password@ in a URL must take the password from the environment
+        for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
+            if not password.startswith("${"):
+                errors.append(f"compose {name}: {key} holds a literal password")
+    for port in service.get("ports") or []:
+        if not str(port).startswith("127.0.0.1:"):
+            errors.append(f"compose {name}: port {port} is published beyond loopback")
+for path in sorted(pathlib.Path("k8s").glob("*.yaml")):
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc and doc.get("kind") == "Secret" and doc.get("data", doc.get("stringData")):
+            errors.append(f"{path}: a Secret with values belongs outside the repository")
+gateway = [d for d in yaml.safe_load_all(open("k8s/gateway.yaml")) if d and d["kind"] == "Deployment"][0]
+container = gateway["spec"]["template"]["spec"]["containers"][0]
+liveness = container.get("livenessProbe", {})
+if liveness.get("httpGet", {}).get("path") != "/livez":
+    errors.append("the gateway's liveness probe must be /livez (readiness follows the backends)")
+policies = [d for p in pathlib.Path("k8s").glob("*.yaml") for d in yaml.safe_load_all(p.read_text())
+            if d and d.get("kind") == "NetworkPolicy"]
+if not any(p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+           == "gongkai-gateway" for p in policies):
+    errors.append("no NetworkPolicy selects the gateway")
 print("\n".join(errors))
 sys.exit(1 if errors else 0)
 EOF

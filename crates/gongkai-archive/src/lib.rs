@@ -34,6 +34,8 @@
 //! | `finding_dispositions` | (`agency`, `year`, `rule`, `table_id`, `row_key`, `column_key`) | a reviewer's judgement of a finding, kept for the series ([`Archive::set_disposition`]) |
 //! | `batches` | `batch` | a submission label or a re-validation run: kind, creator, time |
 //! | `revalidations` | (`batch`, `report_id`) | one report's re-validation in a batch: its status and the rule versions and finding counts before and after ([`Archive::archive_revalidation`]) |
+//! | `caller_tokens` | `token_id`; unique `token_sha256`; unique `name` among active tokens | the known callers of §7: name, the SHA-256 of the token (never the token), scopes, who issued and who revoked it when |
+//! | `audit_log` | `seq` | who did what when: token changes, DLQ redrives, and the reviewers' and admins' writes ([`record_audit_in`]) |
 //!
 //! Why these keys:
 //!
@@ -74,6 +76,7 @@
 
 mod batches;
 mod dispositions;
+mod callers;
 mod error;
 mod facts;
 mod metrics;
@@ -90,6 +93,9 @@ pub use batches::{
     RevalidationPlan, RevalidationRequest, version_lt,
 };
 pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
+pub use callers::{
+    ActiveToken, AuditEntry, AuditQuery, AuditRecord, NewToken, TokenRecord, record_audit_in,
+};
 pub use error::{ArchiveError, Result};
 pub use facts::state_name;
 pub use metrics::{
@@ -155,11 +161,15 @@ impl Archive {
     ) -> Result<Archive> {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(ArchiveError::InvalidArgument(format!(
-                "database URL {database_url:?} does not start with postgres://"
+                "database URL {:?} does not start with postgres://",
+                redact_url(database_url)
             )));
         }
         let options = PgConnectOptions::from_str(database_url).map_err(|e| {
-            ArchiveError::InvalidArgument(format!("database URL {database_url:?}: {e}"))
+            ArchiveError::InvalidArgument(format!(
+                "database URL {:?}: {e}",
+                redact_url(database_url)
+            ))
         })?;
         ensure_database(&options).await?;
         let pool = PgPoolOptions::new()
@@ -203,6 +213,34 @@ impl Archive {
     }
 }
 
+/// `url` without its password, for messages and logs: the password of the user part
+/// (`postgres://user:***@host/db`) and a `password=` parameter (`?password=***`).
+pub fn redact_url(url: &str) -> String {
+    let mut redacted = url.to_owned();
+    if let Some(scheme) = redacted.find("://") {
+        let authority_end = redacted[scheme + 3..]
+            .find(['/', '?', '#'])
+            .map_or(redacted.len(), |i| scheme + 3 + i);
+        if let Some(at) = redacted[..authority_end].rfind('@')
+            && let Some(colon) = redacted[scheme + 3..at].find(':')
+        {
+            redacted.replace_range(scheme + 3 + colon + 1..at, "***");
+        }
+    }
+    if let Some(query) = redacted.find('?') {
+        let (head, params) = redacted.split_at(query + 1);
+        let params: Vec<String> = params
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        redacted = format!("{head}{}", params.join("&"));
+    }
+    redacted
+}
+
 /// Creates the database named in `options` when connecting to it says it does not exist.
 async fn ensure_database(options: &PgConnectOptions) -> Result<()> {
     match options.connect().await {
@@ -242,5 +280,32 @@ async fn ensure_database(options: &PgConnectOptions) -> Result<()> {
             Ok(())
         }
         Err(e) => Err(ArchiveError::db("creating the archive database")(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_urls_lose_their_passwords() {
+        assert_eq!(
+            redact_url("postgres://gongkai:s3cr%40t@db:5432/gongkai"),
+            "postgres://gongkai:***@db:5432/gongkai"
+        );
+        assert_eq!(
+            redact_url("postgres://u@db/g?sslmode=require&password=hunter2"),
+            "postgres://u@db/g?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/gongkai"),
+            "postgres://postgres@127.0.0.1:5432/gongkai"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+        // An '@' after the host (in a parameter) is not mistaken for the user part's end.
+        assert_eq!(
+            redact_url("postgres://db/g?options=a:b@c"),
+            "postgres://db/g?options=a:b@c"
+        );
     }
 }

@@ -420,8 +420,23 @@ fn encode_token(received_at: DateTime<Utc>, report_id: Uuid) -> String {
     hex::encode(bytes)
 }
 
+/// How much of a caller's text an error message echoes.
+const ECHO_CHARS: usize = 40;
+
+/// The first [`ECHO_CHARS`] characters of `text`, with `…` when cut.
+fn echo_prefix(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 fn decode_token(token: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let invalid = || ArchiveError::InvalidArgument(format!("page token {token:?} is not valid"));
+    // The token comes from the caller: only its start is echoed, so an error never carries
+    // (and a log line never repeats) whatever a client chose to send.
+    let invalid = || {
+        ArchiveError::InvalidArgument(format!("page token {:?} is not valid", echo_prefix(token)))
+    };
     let bytes = hex::decode(token).map_err(|_| invalid())?;
     let (micros, id) = bytes.split_at_checked(8).ok_or_else(invalid)?;
     let micros = i64::from_be_bytes(micros.try_into().map_err(|_| invalid())?);
@@ -446,5 +461,19 @@ mod tests {
                 Err(ArchiveError::InvalidArgument(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_page_token_echoed_in_an_error_is_cut_short() {
+        let hostile = "x".repeat(60_000);
+        let Err(ArchiveError::InvalidArgument(message)) = decode_token(&hostile) else {
+            panic!("a garbage token is refused");
+        };
+        assert!(message.len() < 120, "{message}");
+        assert!(message.contains("xxxx…"), "{message}");
+        let Err(ArchiveError::InvalidArgument(short)) = decode_token("zz") else {
+            panic!("a garbage token is refused");
+        };
+        assert!(short.contains("\"zz\""), "{short}");
     }
 }

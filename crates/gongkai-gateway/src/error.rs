@@ -28,6 +28,14 @@ pub enum GatewayError {
     Serve(#[from] tonic::transport::Error),
     #[error("cannot build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot read the TLS file {path}: {source}")]
+    TlsFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS settings: {0}")]
+    TlsSettings(&'static str),
 }
 
 pub(crate) fn archive_status(error: ArchiveError) -> Status {

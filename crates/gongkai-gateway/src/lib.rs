@@ -7,19 +7,25 @@
 //! caller bind the listener itself (tests bind port 0).
 
 mod batches;
+mod auth;
 mod caller;
 mod config;
 mod convert;
 mod error;
 mod metrics;
+mod limits;
 mod outbox;
 mod oversized;
 mod review;
 mod service;
 
 pub use batches::BATCH_POLL_INTERVAL;
+pub use auth::{MAX_TOKEN_AGE, MISS_RELOAD_AFTER, REFRESH_INTERVAL, TokenCache};
 pub use caller::Caller;
-pub use config::{DEFAULT_MAX_REPORT_BYTES, GatewayConfig, MetricsAddr};
+pub use config::{
+    AuthMode, DEFAULT_MAX_REPORT_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SUBMIT_RATE,
+    DEFAULT_SUBMIT_STREAM_BYTES, GatewayConfig, MetricsAddr, SubmitRate,
+};
 pub use error::GatewayError;
 pub use review::UNAUTHENTICATED_CALLER;
 pub use service::ReportServiceImpl;
@@ -47,6 +53,10 @@ pub struct Gateway {
     health: Health,
     /// The input of the queued-notes writer, started by [`Gateway::serve_on`].
     queued_notes: tokio::sync::mpsc::UnboundedReceiver<uuid::Uuid>,
+    /// The active caller tokens; `None` when authentication is off.
+    tokens: Option<TokenCache>,
+    /// The TLS settings, read from `GRPC_TLS_*` at connect time so that a bad file fails fast.
+    tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -76,6 +86,18 @@ impl Gateway {
         let health = Health::new(&["amqp", "postgres"]).with_metrics(&metrics);
         health.set("amqp", true);
         health.set("postgres", true);
+        let tls = tls_config(&config)?;
+        let tokens = if config.auth_required() {
+            Some(TokenCache::load(archive.clone()).await?)
+        } else {
+            if !config.grpc_addr.ip().is_loopback() {
+                tracing::warn!(
+                    addr = %config.grpc_addr,
+                    "AUTH=off on an address reachable from elsewhere: any client may call"
+                );
+            }
+            None
+        };
         let (queued, queued_notes) = outbox::QueuedNotes::new();
         let service = ReportServiceImpl::new(
             &config,
@@ -88,6 +110,9 @@ impl Gateway {
         tracing::info!(
             blob_store = service.blobs.location(),
             max_report_bytes = config.max_report_bytes,
+            auth = tokens.is_some(),
+            tls = tls.is_some(),
+            client_certificates = config.tls_client_ca.is_some(),
             "gateway connected"
         );
         Ok(Gateway {
@@ -97,6 +122,8 @@ impl Gateway {
             metrics,
             health,
             queued_notes,
+            tokens,
+            tls,
         })
     }
 
@@ -135,7 +162,12 @@ impl Gateway {
             metrics,
             health,
             queued_notes,
+            tokens,
+            tls,
         } = self;
+        let token_refresh = tokens
+            .clone()
+            .map(|tokens| tokio::spawn(tokens.refresh_forever()));
         let notes_writer = tokio::spawn(outbox::write_notes(service.archive.clone(), queued_notes));
         let sweeper = tokio::spawn(outbox::sweep(
             service.archive.clone(),
@@ -155,10 +187,20 @@ impl Gateway {
             .max_encoding_message_size(usize::MAX);
         let local = listener.local_addr().ok();
         tracing::info!(addr = ?local, "gateway serving gRPC");
-        let result = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls)?;
+        }
+        // Outermost first: telemetry sees every call, refusals included; authentication runs
+        // before any body is read; the size bound wraps the body the service will decode.
+        let result = server
             .layer(GrpcTelemetryLayer::new(metrics.clone()))
             .layer(oversized::OversizedStatusLayer {
                 max_report_bytes: config.max_report_bytes,
+            })
+            .layer(auth::AuthLayer { tokens })
+            .layer(limits::RequestSizeLayer {
+                max_request_bytes: config.max_request_bytes,
             })
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -171,6 +213,9 @@ impl Gateway {
             .await;
         monitor.abort();
         sweeper.abort();
+        if let Some(task) = token_refresh {
+            task.abort();
+        }
         // The notes of the last calls are written before the broker connection closes; the
         // writer ends once the service (holding the sending end) is gone.
         drop(service);
@@ -184,6 +229,35 @@ impl Gateway {
         tracing::info!("gateway stopped");
         result.map_err(GatewayError::from)
     }
+}
+
+/// The server TLS settings of `GRPC_TLS_CERT`, `GRPC_TLS_KEY` and `GRPC_TLS_CLIENT_CA`.
+fn tls_config(
+    config: &GatewayConfig,
+) -> Result<Option<tonic::transport::ServerTlsConfig>, GatewayError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        if config.tls_cert.is_some() || config.tls_key.is_some() || config.tls_client_ca.is_some() {
+            return Err(GatewayError::TlsSettings(
+                "GRPC_TLS_CERT and GRPC_TLS_KEY go together (and GRPC_TLS_CLIENT_CA needs both)",
+            ));
+        }
+        return Ok(None);
+    };
+    let read = |path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|source| GatewayError::TlsFile {
+            path: path.clone(),
+            source,
+        })
+    };
+    // rustls is built with both ring and aws-lc-rs in this tree, so it cannot choose a
+    // provider by itself: ring, the one tonic's `tls-ring` uses (an earlier choice stands).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+    let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &config.tls_client_ca {
+        tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(tls))
 }
 
 /// Binds `addr` (port 0 picks a free one).

@@ -3,9 +3,11 @@
 //! recorded, recorded before they are queued, and the caller answered only once the broker
 //! has confirmed the message.
 
+use crate::Caller;
 use crate::config::GatewayConfig;
 use crate::convert;
 use crate::error::{archive_status, blob_status, publish_status, timeout_status};
+use crate::limits::{ByteBounded, Limits, Permit, caller_key};
 use crate::outbox::QueuedNotes;
 use bytes::Bytes;
 use chrono::Utc;
@@ -19,6 +21,7 @@ use gongkai_proto::v1;
 use gongkai_queue::{Publisher, Stage, StageMessage};
 use gongkai_telemetry::Metrics;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status as GrpcStatus, Streaming};
 use uuid::Uuid;
@@ -41,6 +44,8 @@ pub struct ReportServiceImpl {
     pub(crate) archive_timeout: Duration,
     /// Where confirmed publishes are noted (see [`crate::outbox`]).
     pub(crate) queued: QueuedNotes,
+    /// The bounds on streams, watchers and submission rates (see [`crate::limits`]).
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for ReportServiceImpl {
@@ -69,7 +74,40 @@ impl ReportServiceImpl {
             metrics,
             max_report_bytes: config.max_report_bytes,
             archive_timeout: config.archive_timeout(),
+            limits: Arc::new(Limits::new(config)),
         }
+    }
+
+    /// A place for one more watch stream (WatchReport, WatchBatch) of the request's caller,
+    /// held for as long as the returned permit lives (move it into the response stream), or
+    /// RESOURCE_EXHAUSTED with a retry hint beyond the caller's or the gateway's cap.
+    /// Records a reviewer's or an admin's write in the audit log (archive.md §7) once it has
+    /// succeeded. The write itself is done and durable by then: an audit entry that cannot be
+    /// written is logged as an error rather than turning the caller's success into a failure.
+    pub(crate) async fn audit(
+        &self,
+        actor: String,
+        action: &str,
+        subject: Option<String>,
+        detail: serde_json::Value,
+    ) {
+        let entry = gongkai_archive::AuditEntry {
+            actor,
+            action: action.to_owned(),
+            subject,
+            detail,
+        };
+        if let Err(error) = self.archive.record_audit(&entry).await {
+            tracing::error!(
+                action,
+                error = %gongkai_telemetry::error_chain(&error),
+                "could not record the audit entry"
+            );
+        }
+    }
+
+    pub(crate) fn admit_watcher<T>(&self, request: &Request<T>) -> Result<Permit, GrpcStatus> {
+        self.limits.watchers.admit(&caller_key(request))
     }
 
     /// Runs an archive call with the archive timeout: a database that hangs is UNAVAILABLE.
@@ -346,8 +384,12 @@ pub(crate) fn parse_report_id(text: &str) -> Result<Uuid, GrpcStatus> {
     if text.trim().is_empty() {
         return Err(GrpcStatus::invalid_argument("report_id is empty"));
     }
-    Uuid::parse_str(text.trim())
-        .map_err(|_| GrpcStatus::invalid_argument(format!("report_id {text:?} is not a UUID")))
+    Uuid::parse_str(text.trim()).map_err(|_| {
+        // Only the start of what the caller sent is echoed back.
+        let shown: String = text.chars().take(40).collect();
+        let cut = if shown.len() < text.len() { "…" } else { "" };
+        GrpcStatus::invalid_argument(format!("report_id {shown:?}{cut} is not a UUID"))
+    })
 }
 
 pub(crate) type ResponseStream<T> = BoxStream<'static, Result<T, GrpcStatus>>;
@@ -358,9 +400,14 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SubmitReportRequest>,
     ) -> Result<Response<v1::SubmitReportResponse>, GrpcStatus> {
-        self.submit_counted(request.into_inner())
-            .await
-            .map(Response::new)
+        let caller = Caller::of(&request).cloned();
+        self.limits.check_submit_rate(&caller_key(&request))?;
+        let mut submission = request.into_inner();
+        // An authenticated caller's submissions are recorded under its token's name (§7).
+        if let Some(caller) = caller {
+            submission.source_system = caller.name;
+        }
+        self.submit_counted(submission).await.map(Response::new)
     }
 
     type SubmitReportsStream = ResponseStream<v1::SubmitReportResponse>;
@@ -371,43 +418,68 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
     ) -> Result<Response<Self::SubmitReportsStream>, GrpcStatus> {
         let service = self.clone();
         let max_report_bytes = self.max_report_bytes;
+        let key = caller_key(&request);
+        let stream_permit = self.limits.submit_streams.admit(&key)?;
+        let source_system = Caller::of(&request).map(|c| c.name.clone());
+        let limits = self.limits.clone();
         let inbound = request.into_inner();
         // Items are handled while the response streams, after this call's span has closed:
         // each report gets a trace of its own, linked to the call that carried it.
         let call = gongkai_telemetry::current_context();
-        let outbound = inbound
-            .enumerate()
-            .map(move |(index, item)| {
-                let service = service.clone();
-                let item_span = gongkai_telemetry::linked_root_span(
-                    "gongkai.v1.ReportService/SubmitReports item",
-                    &call,
-                );
-                tracing::Instrument::instrument(
-                    async move {
-                        // A broken inbound stream (a message over tonic's limit, a reset) ends the
-                        // call; a bad report is answered in its place and the stream goes on.
-                        let request = item.map_err(|status| {
-                            crate::oversized::oversized(&status, max_report_bytes).unwrap_or(status)
-                        })?;
-                        let index = index as u64;
-                        Ok(match service.submit_counted(request).await {
-                            Ok(response) => v1::SubmitReportResponse { index, ..response },
-                            Err(status) => v1::SubmitReportResponse {
-                                index,
-                                error: Some(v1::ItemError {
-                                    code: status.code() as i32,
-                                    message: status.message().to_owned(),
-                                }),
-                                ..Default::default()
-                            },
-                        })
-                    },
-                    item_span,
-                )
-            })
-            .buffered(BULK_CONCURRENCY)
-            .boxed();
+        let handle = move |(index, item): (usize, Result<v1::SubmitReportRequest, GrpcStatus>)| {
+            let service = service.clone();
+            let limits = limits.clone();
+            let key = key.clone();
+            let source_system = source_system.clone();
+            let item_span = gongkai_telemetry::linked_root_span(
+                "gongkai.v1.ReportService/SubmitReports item",
+                &call,
+            );
+            tracing::Instrument::instrument(
+                async move {
+                    // A broken inbound stream (a message over tonic's limit, a reset) ends the
+                    // call; a bad report is answered in its place and the stream goes on.
+                    let mut request = item.map_err(|status| {
+                        crate::oversized::oversized(&status, max_report_bytes).unwrap_or(status)
+                    })?;
+                    if let Some(name) = source_system {
+                        request.source_system = name;
+                    }
+                    // A stream over the caller's rate is paced, not refused.
+                    if let Some(limiter) = &limits.submit_rate {
+                        limiter.pace(&key).await;
+                    }
+                    let index = index as u64;
+                    Ok(match service.submit_counted(request).await {
+                        Ok(response) => v1::SubmitReportResponse { index, ..response },
+                        Err(status) => v1::SubmitReportResponse {
+                            index,
+                            error: Some(v1::ItemError {
+                                code: status.code() as i32,
+                                message: status.message().to_owned(),
+                            }),
+                            ..Default::default()
+                        },
+                    })
+                },
+                item_span,
+            )
+        };
+        // The items in hand are bounded in count and in bytes: the next one is read off the
+        // connection only when there is room, so a fast client waits on flow control.
+        let outbound = ByteBounded::new(
+            inbound.enumerate().boxed(),
+            BULK_CONCURRENCY,
+            self.limits.submit_stream_bytes,
+            |(_, item)| item.as_ref().map_or(0, |r| r.content.len()),
+            handle,
+        )
+        .map(move |item| {
+            // The stream's place is held until its last answer is sent (or the client left).
+            let _ = &stream_permit;
+            item
+        })
+        .boxed();
         Ok(Response::new(outbound))
     }
 
@@ -429,6 +501,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         request: Request<v1::WatchReportRequest>,
     ) -> Result<Response<Self::WatchReportStream>, GrpcStatus> {
         let id = parse_report_id(&request.get_ref().report_id)?;
+        let permit = self.admit_watcher(&request)?;
         let mut events = self.archive.watch(id).boxed();
         // The first item is taken before answering, so that an unknown id is NOT_FOUND as the
         // call's status, not as a first stream item. A known report always has its `receive`
@@ -440,7 +513,11 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             .await?;
         let events = futures::stream::iter(first.map(Ok))
             .chain(events)
-            .map(|item| item.map(|e| convert::event(&e)).map_err(archive_status))
+            .map(move |item| {
+                // The watcher's place is held for as long as the stream lives.
+                let _ = &permit;
+                item.map(|e| convert::event(&e)).map_err(archive_status)
+            })
             .boxed();
         Ok(Response::new(events))
     }
@@ -496,7 +573,18 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::CorrectReportRequest>,
     ) -> Result<Response<v1::CorrectReportResponse>, GrpcStatus> {
-        self.correct_report(request).await.map(Response::new)
+        let actor = crate::review::caller_name(&request);
+        let detail = serde_json::json!({
+            "report_id": request.get_ref().report_id,
+            "reason": request.get_ref().reason,
+            "cells": request.get_ref().cells.iter().map(|c| serde_json::json!({
+                "table": c.table, "row": c.row, "column": c.column, "value": c.value,
+            })).collect::<Vec<_>>(),
+        });
+        let answer = self.correct_report(request).await?;
+        self.audit(actor, "correct_report", Some(answer.report_id.clone()), detail)
+            .await;
+        Ok(Response::new(answer))
     }
 
     async fn list_versions(
@@ -512,16 +600,38 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SetFindingDispositionRequest>,
     ) -> Result<Response<v1::SetFindingDispositionResponse>, GrpcStatus> {
-        self.set_finding_disposition(request)
-            .await
-            .map(Response::new)
+        let actor = crate::review::caller_name(&request);
+        let r = request.get_ref();
+        let detail = serde_json::json!({
+            "rule": r.rule, "table": r.table, "row": r.row, "column": r.column,
+            "disposition": r.disposition().as_str_name(), "note": r.note,
+        });
+        let subject = r.report_id.clone();
+        let answer = self.set_finding_disposition(request).await?;
+        self.audit(actor, "set_finding_disposition", Some(subject), detail)
+            .await;
+        Ok(Response::new(answer))
     }
 
     async fn revalidate_reports(
         &self,
         request: Request<v1::RevalidateReportsRequest>,
     ) -> Result<Response<v1::RevalidateReportsResponse>, GrpcStatus> {
-        self.revalidate_reports(request).await.map(Response::new)
+        let actor = crate::review::caller_name(&request);
+        let r = request.get_ref();
+        let filter = r.filter.clone().unwrap_or_default();
+        let detail = serde_json::json!({
+            "agency": filter.agency, "region": filter.region, "year_from": filter.year_from,
+            "year_to": filter.year_to, "template": filter.template,
+            "rules_version_below": r.rules_version_below, "reparse": r.reparse, "force": r.force,
+        });
+        let answer = self.revalidate_reports(request).await?;
+        let detail = serde_json::json!({
+            "request": detail, "queued": answer.queued, "skipped": answer.skipped,
+        });
+        self.audit(actor, "revalidate_reports", Some(answer.batch.clone()), detail)
+            .await;
+        Ok(Response::new(answer))
     }
 
     async fn get_batch(
@@ -548,18 +658,28 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::WatchBatchRequest>,
     ) -> Result<Response<Self::WatchBatchStream>, GrpcStatus> {
-        self.watch_batch(&request.get_ref().batch)
-            .await
-            .map(Response::new)
+        let permit = self.admit_watcher(&request)?;
+        let stream = self.watch_batch(&request.get_ref().batch).await?;
+        let stream = stream
+            .map(move |item| {
+                // The watcher's place is held for as long as the stream lives.
+                let _ = &permit;
+                item
+            })
+            .boxed();
+        Ok(Response::new(stream))
     }
 
     async fn retry_batch(
         &self,
         request: Request<v1::RetryBatchRequest>,
     ) -> Result<Response<v1::RetryBatchResponse>, GrpcStatus> {
-        self.retry_batch(&request.get_ref().batch)
-            .await
-            .map(Response::new)
+        let actor = crate::review::caller_name(&request);
+        let batch = request.get_ref().batch.clone();
+        let answer = self.retry_batch(&batch).await?;
+        let detail = serde_json::json!({ "requeued": answer.requeued });
+        self.audit(actor, "retry_batch", Some(batch), detail).await;
+        Ok(Response::new(answer))
     }
 
     type GetDocumentStream = ResponseStream<v1::DocumentChunk>;
@@ -632,7 +752,15 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SetAgencyAliasRequest>,
     ) -> Result<Response<v1::AgencyAlias>, GrpcStatus> {
-        self.set_agency_alias_rpc(request).await
+        let actor = crate::review::caller_name(&request);
+        let answer = self.set_agency_alias_rpc(request).await?;
+        let a = answer.get_ref();
+        let detail = serde_json::json!({
+            "alias": a.alias_name, "agency": a.agency_name, "reports_moved": a.reports_moved,
+        });
+        self.audit(actor, "set_agency_alias", Some(a.alias_key.clone()), detail)
+            .await;
+        Ok(answer)
     }
 
     async fn list_agency_aliases(

@@ -114,7 +114,7 @@ fn print_batch(batch: &v1::Batch) {
 }
 
 async fn watch(
-    client: &mut gongkai_proto::ReportServiceClient<tonic::transport::Channel>,
+    client: &mut crate::client::GatewayClient,
     batch: &str,
 ) -> anyhow::Result<i32> {
     let mut views = client
@@ -135,7 +135,7 @@ async fn watch(
 
 /// `gongkai batch …`.
 pub async fn batch(args: BatchArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     match args.command {
         BatchCommand::List { limit } => {
             let list = client
@@ -199,7 +199,7 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<i32> {
 
 /// `gongkai revalidate [filters] [--reparse] [--force] [--wait]`.
 pub async fn revalidate(args: RevalidateArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let answer = client
         .revalidate_reports(v1::RevalidateReportsRequest {
             filter: Some(v1::ReportFilter {

@@ -6,10 +6,9 @@
 //! Every submitted report is made distinct (a unique comment line appended) so that none is
 //! taken for a duplicate.
 
-use crate::client::{ServerArgs, connect};
+use crate::client::{GatewayClient, ServerArgs, connect};
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use gongkai_proto::ReportServiceClient;
 use gongkai_proto::v1::{self, ReportStatus};
 use gongkai_queue::{Broker, FieldTable, StageMessage};
 use std::path::{Path, PathBuf};
@@ -17,7 +16,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tonic::transport::Channel;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -212,7 +210,7 @@ struct Tally {
 /// Submits one report and follows it to its final status; the time from the submit call to
 /// the final event.
 async fn one_report(
-    mut client: ReportServiceClient<Channel>,
+    mut client: GatewayClient,
     name: String,
     content: Vec<u8>,
     timeout: Duration,
@@ -286,7 +284,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn clients(server: &str, n: usize) -> anyhow::Result<Vec<ReportServiceClient<Channel>>> {
+async fn clients(server: &ServerArgs, n: usize) -> anyhow::Result<Vec<GatewayClient>> {
     let mut clients = Vec::new();
     for _ in 0..n.clamp(1, 8) {
         clients.push(connect(server).await?);
@@ -302,7 +300,7 @@ async fn pipeline(
     run: &str,
     offset: usize,
 ) -> anyhow::Result<(Duration, Vec<Duration>, Arc<Tally>)> {
-    let channels = clients(&args.server.server, args.concurrency).await?;
+    let channels = clients(&args.server, args.concurrency).await?;
     let tally = Arc::new(Tally::default());
     let timeout = Duration::from_secs(args.timeout);
     let started = Instant::now();
@@ -435,7 +433,7 @@ async fn broker_ceiling(args: &BenchArgs, body: &[u8]) -> anyhow::Result<f64> {
 /// how many, in how many seconds (from the request to the last report finished), how many
 /// failed.
 async fn revalidate_archive(args: &BenchArgs) -> anyhow::Result<(u32, f64, u32)> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let started = Instant::now();
     let answer = client
         .revalidate_reports(v1::RevalidateReportsRequest {

@@ -8,13 +8,15 @@ use gongkai_proto::v1::{self, ReportStatus};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use unicode_width::UnicodeWidthStr;
 
-/// The gateway to talk to.
-#[derive(Debug, Clone, clap::Args)]
+/// The gateway to talk to, and how to show who we are.
+#[derive(Clone, clap::Args)]
 pub struct ServerArgs {
-    /// The gateway's address.
+    /// The gateway's address; `https://…` for a gateway serving TLS.
     #[arg(
         long,
         global = true,
@@ -22,7 +24,52 @@ pub struct ServerArgs {
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// The caller's bearer token (`gongkai token create`), for a gateway with AUTH=required.
+    #[arg(long, global = true, env = "GONGKAI_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// CA certificate (PEM) to trust for the gateway's TLS certificate, instead of the
+    /// system's roots.
+    #[arg(long, global = true, env = "GONGKAI_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) to present, for a gateway with GRPC_TLS_CLIENT_CA.
+    #[arg(long, global = true, env = "GONGKAI_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, global = true, env = "GONGKAI_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
+
+impl std::fmt::Debug for ServerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerArgs")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_cert", &self.tls_cert)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call, when there is a token.
+#[derive(Clone)]
+pub struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A client of the gateway that presents the caller's token.
+pub type GatewayClient = ReportServiceClient<InterceptedService<Channel, BearerToken>>;
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -108,17 +155,51 @@ pub struct ListArgs {
     pub server: ServerArgs,
 }
 
-/// Connects to the gateway, with message limits large enough for any accepted report.
-pub async fn connect(server: &str) -> anyhow::Result<ReportServiceClient<Channel>> {
-    let endpoint = Channel::from_shared(server.to_owned())
+/// Connects to the gateway (over TLS for an `https://` address), with message limits large
+/// enough for any accepted report, presenting the token when there is one.
+pub async fn connect(args: &ServerArgs) -> anyhow::Result<GatewayClient> {
+    let server = &args.server;
+    let mut endpoint = Channel::from_shared(server.clone())
         .with_context(|| format!("{server:?} is not a gateway address"))?
         .connect_timeout(Duration::from_secs(5));
+    if server.starts_with("https://") || args.tls_ca.is_some() || args.tls_cert.is_some() {
+        let mut tls = ClientTlsConfig::new();
+        match &args.tls_ca {
+            Some(ca) => tls = tls.ca_certificate(Certificate::from_pem(read_pem(ca).await?)),
+            None => tls = tls.with_enabled_roots(),
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            tls = tls.identity(Identity::from_pem(
+                read_pem(cert).await?,
+                read_pem(key).await?,
+            ));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .context("cannot set up TLS to the gateway")?;
+    }
     let channel = endpoint.connect().await.with_context(|| {
         format!("cannot reach the gateway at {server} (is `gongkai up` running?)")
     })?;
-    Ok(ReportServiceClient::new(channel)
-        .max_decoding_message_size(256 * 1024 * 1024)
-        .max_encoding_message_size(usize::MAX))
+    let token = match &args.token {
+        Some(token) => Some(
+            format!("Bearer {}", token.trim())
+                .parse::<MetadataValue<Ascii>>()
+                .context("the token holds characters a header cannot carry")?,
+        ),
+        None => None,
+    };
+    Ok(
+        ReportServiceClient::with_interceptor(channel, BearerToken(token))
+            .max_decoding_message_size(256 * 1024 * 1024)
+            .max_encoding_message_size(usize::MAX),
+    )
+}
+
+async fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
+    tokio::fs::read(path)
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn status_word(code: i32) -> &'static str {
@@ -163,7 +244,7 @@ pub fn outcome_line(report: &v1::Report) -> String {
 
 /// Follows a report until it is final (WatchReport), then reads it (GetReport).
 pub async fn wait_final(
-    client: &mut ReportServiceClient<Channel>,
+    client: &mut GatewayClient,
     report_id: &str,
     timeout: Duration,
 ) -> anyhow::Result<v1::Report> {
@@ -196,7 +277,7 @@ pub async fn wait_final(
 }
 
 async fn submit_one(
-    mut client: ReportServiceClient<Channel>,
+    mut client: GatewayClient,
     path: &Path,
     args: &SubmitArgs,
 ) -> anyhow::Result<(v1::SubmitReportResponse, Option<v1::Report>)> {
@@ -270,7 +351,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
         );
     }
     let files = expand_directories(&args.files)?;
-    let client = connect(&args.server.server).await?;
+    let client = connect(&args.server).await?;
     let width = files
         .iter()
         .map(|f| UnicodeWidthStr::width(f.display().to_string().as_str()))
@@ -354,7 +435,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<i32> {
 
 /// `gongkai get ID [--json]`.
 pub async fn get(args: GetArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let report = client
         .get_report(v1::GetReportRequest {
             report_id: args.id.clone(),
@@ -372,7 +453,7 @@ pub async fn get(args: GetArgs) -> anyhow::Result<i32> {
 
 /// `gongkai watch ID`: every status change until the report is final.
 pub async fn watch(args: WatchArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let mut events = client
         .watch_report(v1::WatchReportRequest {
             report_id: args.id.clone(),
@@ -391,7 +472,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<i32> {
 
 /// `gongkai list [filters]`.
 pub async fn list(args: ListArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let status = match &args.status {
         None => ReportStatus::Unspecified,
         Some(word) => {

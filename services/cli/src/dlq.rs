@@ -2,7 +2,9 @@
 //! and sending it back to its stage once the cause is fixed. The work is done by
 //! `gongkai_queue::dlq`, which the tests share.
 
+use crate::token::AdminArgs;
 use anyhow::Context;
+use gongkai_archive::AuditEntry;
 use gongkai_queue::{Broker, DeadLetter, Stage, dlq};
 use std::process::ExitCode;
 
@@ -16,6 +18,9 @@ pub struct DlqArgs {
         global = true
     )]
     amqp_url: String,
+    /// The archive, where a redrive is recorded in the audit log.
+    #[command(flatten)]
+    admin: AdminArgs,
     #[command(subcommand)]
     command: DlqCommand,
 }
@@ -57,7 +62,7 @@ async fn execute(args: DlqArgs) -> anyhow::Result<ExitCode> {
         .context("cannot reach the broker")?;
     let result = match args.command {
         DlqCommand::List { stage, limit, json } => list(&broker, stage, limit, json).await,
-        DlqCommand::Redrive { stage } => redrive(&broker, stage).await,
+        DlqCommand::Redrive { stage } => redrive(&broker, &args.admin, stage).await,
     };
     broker.close().await;
     result.map(|()| ExitCode::SUCCESS)
@@ -120,10 +125,28 @@ fn line(letter: &DeadLetter) -> String {
     )
 }
 
-async fn redrive(broker: &Broker, stage: Option<Stage>) -> anyhow::Result<()> {
+/// Moves the dead letters back and records who did it: the archive is opened first, so a
+/// redrive that could not be audited does not happen.
+async fn redrive(broker: &Broker, admin: &AdminArgs, stage: Option<Stage>) -> anyhow::Result<()> {
+    let archive = admin.archive().await?;
     let moved = dlq::redrive(broker, stage)
         .await
         .context("cannot redrive the dead-letter queues")?;
+    let recorded = archive
+        .record_audit(&AuditEntry {
+            actor: admin.actor(),
+            action: "dlq.redrive".to_owned(),
+            subject: Some(stage.map_or("all", |s| s.as_str()).to_owned()),
+            detail: serde_json::json!({
+                "moved": moved
+                    .iter()
+                    .map(|e| serde_json::json!({ "stage": e.stage.as_str(), "messages": e.moved }))
+                    .collect::<Vec<_>>(),
+            }),
+        })
+        .await;
+    archive.close().await;
+    recorded.context("the messages were redriven, but the audit entry could not be written")?;
     for entry in &moved {
         println!(
             "{}: 重新投递 {} 条 / {} message(s) moved back to {}",

@@ -19,6 +19,7 @@ mod dlq;
 mod metrics;
 mod review;
 mod seed;
+mod token;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -74,6 +75,10 @@ enum Command {
     Agency(metrics::AgencyArgs),
     /// 用合成报告填充归档库（测量用） / fill the archive with synthetic reports, for measuring.
     Seed(seed::SeedArgs),
+    /// 管理调用方令牌 / issue, list and revoke callers' tokens (talks to the archive database).
+    Token(token::TokenArgs),
+    /// 查看审计记录 / who did what, when: token changes, redrives, corrections (admins).
+    Audit(token::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +102,8 @@ fn main() -> ExitCode {
         Command::Export(args) => client::run(metrics::export(args)),
         Command::Agency(args) => client::run(metrics::agency(args)),
         Command::Seed(args) => client::run(seed::run(args)),
+        Command::Token(args) => token::run_token(args),
+        Command::Audit(args) => token::run_audit(args),
     };
     match outcome {
         Ok(code) => code,

@@ -169,7 +169,7 @@ fn print_table(header: &[String], rows: &[Vec<String>], first_number: usize) {
 }
 
 pub async fn metrics(args: MetricsArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     if args.list {
         let dictionary = client
             .list_metrics(v1::ListMetricsRequest {})
@@ -283,7 +283,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<i32> {
         "parquet" => v1::ExportFormat::Parquet,
         other => bail!("unknown format {other:?}: csv, xlsx or parquet"),
     };
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let mut chunks = if args.metrics {
         client
             .export_metrics(v1::ExportMetricsRequest {
@@ -332,7 +332,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<i32> {
 }
 
 pub async fn agency(args: AgencyArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let show = |a: &v1::AgencyAlias| {
         let at = a
             .created_at

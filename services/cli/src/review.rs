@@ -101,7 +101,7 @@ pub async fn judge(args: JudgeArgs) -> anyhow::Result<i32> {
         },
         (table, row) => (table.clone(), row.clone()),
     };
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     // `--row R --column C` without a table: the table of the report's finding at that place.
     let table = match (table, &row) {
         (None, Some(row)) => {
@@ -188,7 +188,7 @@ pub async fn correct(args: CorrectArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|c| parse_cell(c))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let answer = client
         .correct_report(v1::CorrectReportRequest {
             report_id: args.id.clone(),
@@ -253,7 +253,7 @@ fn changed_text(c: &v1::ChangedCell) -> String {
 
 /// `gongkai history ID` (or `--agency A --year Y`).
 pub async fn history(args: HistoryArgs) -> anyhow::Result<i32> {
-    let mut client = connect(&args.server.server).await?;
+    let mut client = connect(&args.server).await?;
     let series = client
         .list_versions(v1::ListVersionsRequest {
             report_id: args.id.clone().unwrap_or_default(),

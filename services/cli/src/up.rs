@@ -54,7 +54,7 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
             format!(
                 "cannot start: is RabbitMQ at {} and PostgreSQL at {} running?",
                 gongkai_queue::publisher::redact(&config.amqp_url),
-                config.database_url
+                gongkai_archive::redact_url(&config.database_url)
             )
         })?;
 

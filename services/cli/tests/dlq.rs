@@ -4,16 +4,19 @@
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+use gongkai_archive::testing::TestDatabase;
 use gongkai_queue::message::{HEADER_ERROR, set_header_text};
 use gongkai_queue::testkit::TestVhost;
 use gongkai_queue::topology::{DEAD_LETTER_EXCHANGE, ready_count};
 use gongkai_queue::{Broker, FieldTable, Stage, StageMessage};
 use std::process::Command;
 
-fn gongkai(vhost: &TestVhost, args: &[&str]) -> String {
+fn gongkai(vhost: &TestVhost, db: &TestDatabase, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_gongkai"))
         .args(args)
         .env("AMQP_URL", &vhost.url)
+        .env("DATABASE_URL", db.url())
+        .env("USER", "operator-1")
         .output()
         .unwrap();
     assert!(
@@ -32,6 +35,7 @@ async fn ready(broker: &Broker, queue: &str) -> u32 {
 #[tokio::test]
 async fn dlq_list_shows_the_reason_and_redrive_moves_the_message_back() {
     let vhost = TestVhost::create("cli-dlq").unwrap();
+    let db = TestDatabase::new("cli_dlq");
     let broker = Broker::connect(&vhost.url, "cli-dlq-test").await.unwrap();
     let publisher = broker.publisher().await.unwrap();
     let message = StageMessage {
@@ -66,17 +70,17 @@ async fn dlq_list_shows_the_reason_and_redrive_moves_the_message_back() {
         .await
         .unwrap();
 
-    let listing = gongkai(&vhost, &["dlq", "list", "--stage", "validate"]);
+    let listing = gongkai(&vhost, &db, &["dlq", "list", "--stage", "validate"]);
     assert!(
         listing.contains(&message.report_id.to_string()),
         "{listing}"
     );
     assert!(listing.contains("blob store down"), "{listing}");
     assert!(!listing.contains("(undecodable)"), "{listing}");
-    let all = gongkai(&vhost, &["dlq", "list", "--json"]);
+    let all = gongkai(&vhost, &db, &["dlq", "list", "--json"]);
     assert_eq!(all.lines().count(), 2, "{all}");
 
-    let redriven = gongkai(&vhost, &["dlq", "redrive", "--stage", "validate"]);
+    let redriven = gongkai(&vhost, &db, &["dlq", "redrive", "--stage", "validate"]);
     assert!(redriven.contains("1 message(s)"), "{redriven}");
     assert_eq!(
         ready(&broker, &Stage::Validate.dead_letter_queue()).await,
@@ -86,4 +90,15 @@ async fn dlq_list_shows_the_reason_and_redrive_moves_the_message_back() {
     // The other stage was left alone.
     assert_eq!(ready(&broker, &Stage::Parse.dead_letter_queue()).await, 1);
     broker.close().await;
+
+    // The redrive is in the audit log: who, when, what.
+    let audit = gongkai(&vhost, &db, &["audit", "--action", "dlq.redrive", "--json"]);
+    let entries: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "cli:operator-1");
+    assert_eq!(entries[0]["subject"], "validate");
+    assert_eq!(entries[0]["detail"]["moved"][0]["messages"], 1);
 }

@@ -193,3 +193,58 @@ impl Drop for DbProxy {
         self.cut();
     }
 }
+
+/// Issues a token named `name` with `scopes` in `running`'s archive, as `gongkai token create`
+/// does, and returns the token's text once gateways honour it.
+pub async fn issue_token(running: &Running, name: &str, scopes: &[&str]) -> String {
+    let archive = gongkai_archive::Archive::connect(running.db.url())
+        .await
+        .unwrap();
+    let token = gongkai_auth::Token::generate().unwrap();
+    archive
+        .create_token(&gongkai_archive::NewToken {
+            name: name.to_owned(),
+            token_sha256: token.sha256(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            actor: "test".to_owned(),
+        })
+        .await
+        .unwrap();
+    archive.close().await;
+    // A gateway honours a new token once its snapshot of the tokens is older than this.
+    tokio::time::sleep(gongkai_gateway::MISS_RELOAD_AFTER).await;
+    token.expose().to_owned()
+}
+
+/// `message` as a request carrying `authorization: Bearer <token>`.
+pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// A second gateway on the same database, broker and blob directory as `first` (another
+/// replica), on its own port; stopped when the returned sender is dropped or sent to.
+pub async fn start_replica(first: &Running) -> (SocketAddr, oneshot::Sender<()>) {
+    let gateway = Gateway::connect(first.config.clone()).await.unwrap();
+    let listener = gongkai_gateway::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(gateway.serve_on(listener, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+/// A client of the gateway at `addr` (plain text).
+pub async fn client_at(addr: SocketAddr) -> ReportServiceClient<Channel> {
+    ReportServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap()
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX)
+}
