@@ -16,6 +16,7 @@ mod check;
 mod client;
 mod dlq;
 mod metrics;
+mod metrics_bench;
 mod seed;
 mod up;
 
@@ -62,6 +63,8 @@ enum Command {
     Agency(metrics::AgencyArgs),
     /// 用合成报告填充归档库（测量用） / fill the archive with synthetic reports, for measuring.
     Seed(seed::SeedArgs),
+    /// 测量全库查询与导出的延迟 / measure the metrics questions and the export on a seeded archive.
+    BenchMetrics(metrics_bench::BenchMetricsArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Export(args) => client::run(metrics::export(args)),
         Command::Agency(args) => client::run(metrics::agency(args)),
         Command::Seed(args) => client::run(seed::run(args)),
+        Command::BenchMetrics(args) => client::run(metrics_bench::run(args)),
     };
     match outcome {
         Ok(code) => code,
