@@ -465,7 +465,9 @@ impl Archive {
              removed AS (DELETE FROM findings WHERE report_id = $1 RETURNING 1), \
              facts AS ( \
                UPDATE report_facts SET template = $7, metrics_version = $16, \
-                 metric_parts = $17::numeric[], cell_ids = $18::smallint[], \
+                 metric_parts = $17::numeric[] WHERE report_id = $1 RETURNING 1), \
+             cells AS ( \
+               UPDATE report_cells SET cell_ids = $18::smallint[], \
                  cell_values = $19::numeric[], cell_states = $20::\"char\"[], \
                  cell_texts = $21::text[] WHERE report_id = $1 RETURNING 1), \
              event AS ( \

@@ -1,4 +1,4 @@
-//! The facts the archive stores beside each archived report's document (`report_facts`,
+//! The facts the archive stores beside each archived report's document (`report_facts`, `report_cells`,
 //! migration 0008): its agency key and region, every metric's numerator and denominator
 //! (gongkai-metrics's dictionary), and its cells as parallel arrays in printed order. Computed
 //! here, in Rust, once per archiving, so that a question of the whole archive sums small
@@ -8,7 +8,7 @@ use crate::write::ArchivedReport;
 use gongkai_metrics::{agency, catalogue, dictionary};
 use gongkai_model::{Decimal, TableId};
 
-/// The one-letter code a cell's state is stored as (`report_facts.cell_states`).
+/// The one-letter code a cell's state is stored as (`report_cells.cell_states`).
 pub(crate) fn state_code(state: &str) -> i8 {
     let code = match state {
         "number" => b'n',

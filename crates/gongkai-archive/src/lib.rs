@@ -75,8 +75,8 @@
 #![forbid(unsafe_code)]
 
 mod batches;
-mod dispositions;
 mod callers;
+mod dispositions;
 mod error;
 mod facts;
 mod metrics;
@@ -92,10 +92,10 @@ pub use batches::{
     BatchFailure, BatchView, MAX_LISTED_FAILURES, QueueItem, REVALIDATION_BATCH_PREFIX, Retry,
     RevalidationPlan, RevalidationRequest, version_lt,
 };
-pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
 pub use callers::{
     ActiveToken, AuditEntry, AuditQuery, AuditRecord, NewToken, TokenRecord, record_audit_in,
 };
+pub use dispositions::{Judged, MAX_NOTE_CHARS, NewDisposition};
 pub use error::{ArchiveError, Result};
 pub use facts::state_name;
 pub use metrics::{

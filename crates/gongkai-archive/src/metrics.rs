@@ -1,4 +1,4 @@
-//! Questions of the whole archive (`archive.md` §5–§6), answered from `report_facts`
+//! Questions of the whole archive (`archive.md` §5–§6), answered from `report_facts` and `report_cells`
 //! (migration 0008) rather than the stored documents: metric aggregates grouped by year,
 //! agency or region; agency aliases; the submitted region; and the cells of the selected
 //! reports in batches, for exports.
@@ -486,8 +486,8 @@ impl Archive {
         let limit = limit.clamp(1, MAX_EXPORT_BATCH);
         let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT f.report_id, f.agency, f.agency_key, f.region, f.year, f.template, \
-               f.version, f.cell_ids, f.cell_values, f.cell_states, f.cell_texts \
-             FROM report_facts f WHERE TRUE",
+               f.version, c.cell_ids, c.cell_values, c.cell_states, c.cell_texts \
+             FROM report_facts f JOIN report_cells c ON c.report_id = f.report_id WHERE TRUE",
         );
         if let Some(after) = after {
             query.push(" AND f.report_id > ").push_bind(after);

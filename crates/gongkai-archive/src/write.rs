@@ -342,6 +342,8 @@ impl Archive {
                UPDATE reports SET checked = NULL \
                WHERE report_id = $1 AND status <> 'ARCHIVED' RETURNING report_id) \
              , facts AS (DELETE FROM report_facts WHERE report_id IN (SELECT report_id FROM reset)) \
+             , cell_arrays AS ( \
+               DELETE FROM report_cells WHERE report_id IN (SELECT report_id FROM reset)) \
              DELETE FROM findings WHERE report_id IN (SELECT report_id FROM reset)",
         )
         .bind(report_id)
@@ -478,17 +480,21 @@ static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
            RETURNING 1), \
          facts AS ( \
            INSERT INTO report_facts (report_id, agency, agency_key, region, year, template, \
-             version, metrics_version, metric_parts, cell_ids, cell_values, cell_states, \
-             cell_texts) \
+             version, metrics_version, metric_parts) \
            SELECT $1, $3, key.agency_key, coalesce(key.region, ''), $4, $5, \
-             series.latest_version, $29, $30::numeric[], $31::smallint[], $32::numeric[], \
-             $33::\"char\"[], $34::text[] \
+             series.latest_version, $29, $30::numeric[] \
            FROM current, key, series WHERE current.ok \
            ON CONFLICT (report_id) DO UPDATE SET agency = EXCLUDED.agency, \
              agency_key = EXCLUDED.agency_key, region = EXCLUDED.region, year = EXCLUDED.year, \
              template = EXCLUDED.template, version = EXCLUDED.version, \
              metrics_version = EXCLUDED.metrics_version, \
-             metric_parts = EXCLUDED.metric_parts, cell_ids = EXCLUDED.cell_ids, \
+             metric_parts = EXCLUDED.metric_parts), \
+         cell_arrays AS ( \
+           INSERT INTO report_cells (report_id, cell_ids, cell_values, cell_states, \
+             cell_texts) \
+           SELECT $1, $31::smallint[], $32::numeric[], $33::\"char\"[], $34::text[] \
+           FROM current, series WHERE current.ok \
+           ON CONFLICT (report_id) DO UPDATE SET cell_ids = EXCLUDED.cell_ids, \
              cell_values = EXCLUDED.cell_values, cell_states = EXCLUDED.cell_states, \
              cell_texts = EXCLUDED.cell_texts), \
          findings AS ( \

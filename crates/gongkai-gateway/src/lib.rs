@@ -6,21 +6,21 @@
 //! `gongkai up` runs it beside the workers). [`Gateway::connect`] + [`Gateway::serve_on`] let a
 //! caller bind the listener itself (tests bind port 0).
 
-mod batches;
 mod auth;
+mod batches;
 mod caller;
 mod config;
 mod convert;
 mod error;
-mod metrics;
 mod limits;
+mod metrics;
 mod outbox;
 mod oversized;
 mod review;
 mod service;
 
-pub use batches::BATCH_POLL_INTERVAL;
 pub use auth::{MAX_TOKEN_AGE, MISS_RELOAD_AFTER, REFRESH_INTERVAL, TokenCache};
+pub use batches::BATCH_POLL_INTERVAL;
 pub use caller::Caller;
 pub use config::{
     AuthMode, DEFAULT_MAX_REPORT_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SUBMIT_RATE,

@@ -582,8 +582,13 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
             })).collect::<Vec<_>>(),
         });
         let answer = self.correct_report(request).await?;
-        self.audit(actor, "correct_report", Some(answer.report_id.clone()), detail)
-            .await;
+        self.audit(
+            actor,
+            "correct_report",
+            Some(answer.report_id.clone()),
+            detail,
+        )
+        .await;
         Ok(Response::new(answer))
     }
 
@@ -629,8 +634,13 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         let detail = serde_json::json!({
             "request": detail, "queued": answer.queued, "skipped": answer.skipped,
         });
-        self.audit(actor, "revalidate_reports", Some(answer.batch.clone()), detail)
-            .await;
+        self.audit(
+            actor,
+            "revalidate_reports",
+            Some(answer.batch.clone()),
+            detail,
+        )
+        .await;
         Ok(Response::new(answer))
     }
 

@@ -113,10 +113,7 @@ fn print_batch(batch: &v1::Batch) {
     }
 }
 
-async fn watch(
-    client: &mut crate::client::GatewayClient,
-    batch: &str,
-) -> anyhow::Result<i32> {
+async fn watch(client: &mut crate::client::GatewayClient, batch: &str) -> anyhow::Result<i32> {
     let mut views = client
         .watch_batch(v1::WatchBatchRequest {
             batch: batch.to_owned(),

@@ -17,6 +17,7 @@ mod check;
 mod client;
 mod dlq;
 mod metrics;
+mod metrics_bench;
 mod review;
 mod seed;
 mod token;
@@ -79,6 +80,8 @@ enum Command {
     Token(token::TokenArgs),
     /// 查看审计记录 / who did what, when: token changes, redrives, corrections (admins).
     Audit(token::AuditArgs),
+    /// 测量全库查询与导出的延迟 / measure the metrics questions and the export on a seeded archive.
+    BenchMetrics(metrics_bench::BenchMetricsArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => client::run(seed::run(args)),
         Command::Token(args) => token::run_token(args),
         Command::Audit(args) => token::run_audit(args),
+        Command::BenchMetrics(args) => client::run(metrics_bench::run(args)),
     };
     match outcome {
         Ok(code) => code,
