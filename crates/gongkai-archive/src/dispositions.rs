@@ -43,8 +43,11 @@ impl Archive {
             )));
         }
         let report_id = judgement.report_id;
-        let row: Option<(String, Option<String>, Option<i32>, bool)> = sqlx::query_as(
-            "SELECT r.status, coalesce(r.agency_key, r.agency), r.year, EXISTS ( \
+        type Row = (String, Option<String>, Option<String>, Option<i32>, bool);
+        // The judgement is kept under the series' agency key; the answer names the agency as
+        // the report printed it.
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT r.status, r.agency, coalesce(r.agency_key, r.agency), r.year, EXISTS ( \
                SELECT 1 FROM findings f WHERE f.report_id = r.report_id AND f.rule = $2 \
                  AND coalesce(f.table_id, '') = $3 AND coalesce(f.row_key, '') = $4 \
                  AND coalesce(f.column_key, '') = $5) \
@@ -58,9 +61,9 @@ impl Archive {
         .fetch_optional(self.pool())
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
-        let (status, agency, year, has_finding) =
+        let (status, agency, series_key, year, has_finding) =
             row.ok_or(ArchiveError::NotFound { report_id })?;
-        let (Some(agency), Some(year)) = (agency, year) else {
+        let (Some(agency), Some(series_key), Some(year)) = (agency, series_key, year) else {
             return Err(ArchiveError::FailedPrecondition(format!(
                 "report {report_id} is {status} and belongs to no series: only the findings of \
                  an archived report with an agency and a year can be judged"
@@ -95,7 +98,7 @@ impl Archive {
                SET disposition = EXCLUDED.disposition, note = EXCLUDED.note, \
                    caller = EXCLUDED.caller, report_id = EXCLUDED.report_id, set_at = now()",
         )
-        .bind(&agency)
+        .bind(&series_key)
         .bind(year)
         .bind(&judgement.key.rule)
         .bind(judgement.key.table.as_deref().unwrap_or(""))
