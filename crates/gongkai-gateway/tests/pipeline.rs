@@ -5,13 +5,11 @@
 
 mod common;
 
-use common::{request, services_available, start};
+use common::{request, services_available, start, start_workers};
 use futures::StreamExt;
 use gongkai_proto::v1;
-use gongkai_workers::WorkerConfig;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::watch;
 
 fn corpus() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
@@ -27,28 +25,6 @@ fn corpus() -> Option<PathBuf> {
         eprintln!("skipping: no corpus at {}", dir.display());
         None
     }
-}
-
-/// The three workers on the gateway's vhost, database and blob store until the sender drops
-/// or sends.
-fn start_workers(gw: &common::Running) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
-    let (stop, stopped) = watch::channel(false);
-    let mut config = WorkerConfig::new(&gw.vhost.url, gw.db.url(), &gw.config.blob_store);
-    config.drain_timeout = Duration::from_secs(10);
-    let mut tasks = Vec::new();
-    for stage in gongkai_queue::Stage::ALL {
-        let config = config.clone();
-        let mut stopped = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            gongkai_workers::run_worker(stage, config, shutdown)
-                .await
-                .unwrap();
-        }));
-    }
-    (stop, tasks)
 }
 
 async fn watch_to_end(

@@ -6,12 +6,10 @@
 
 mod common;
 
-use common::{request, services_available, start};
+use common::{request, services_available, start, start_workers};
 use futures::StreamExt;
 use gongkai_proto::v1;
-use gongkai_workers::WorkerConfig;
 use std::time::Duration;
-use tokio::sync::watch;
 use tonic::Code;
 
 /// A report of the 2021 format whose table 2 prints the row 行政规范性文件 as one run of
@@ -42,27 +40,6 @@ pub fn ambiguous_report(agency: &str, year: u16) -> Vec<u8> {
 五、存在的主要问题及改进情况 本机关政府信息公开工作还存在一些不足。 六、其他需要报告的事项 {year}年，无收取信息处理费情况。\n"
     )
     .into_bytes()
-}
-
-/// The three workers on the gateway's vhost, database and blob store until the sender sends.
-fn start_workers(gw: &common::Running) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
-    let (stop, stopped) = watch::channel(false);
-    let mut config = WorkerConfig::new(&gw.vhost.url, gw.db.url(), &gw.config.blob_store);
-    config.drain_timeout = Duration::from_secs(10);
-    let mut tasks = Vec::new();
-    for stage in gongkai_queue::Stage::ALL {
-        let config = config.clone();
-        let mut stopped = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            gongkai_workers::run_worker(stage, config, shutdown)
-                .await
-                .unwrap();
-        }));
-    }
-    (stop, tasks)
 }
 
 type Client = gongkai_proto::ReportServiceClient<tonic::transport::Channel>;

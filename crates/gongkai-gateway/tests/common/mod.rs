@@ -248,3 +248,31 @@ pub async fn client_at(addr: SocketAddr) -> ReportServiceClient<Channel> {
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX)
 }
+
+/// The three workers on the gateway's vhost, database and blob store until the sender drops
+/// or sends.
+pub fn start_workers(
+    gw: &Running,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut config =
+        gongkai_workers::WorkerConfig::new(&gw.vhost.url, gw.db.url(), &gw.config.blob_store);
+    config.drain_timeout = std::time::Duration::from_secs(10);
+    let mut tasks = Vec::new();
+    for stage in gongkai_queue::Stage::ALL {
+        let config = config.clone();
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            gongkai_workers::run_worker(stage, config, shutdown)
+                .await
+                .unwrap();
+        }));
+    }
+    (stop, tasks)
+}
