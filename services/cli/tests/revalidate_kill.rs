@@ -6,6 +6,9 @@
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::services_available;
 use gongkai_queue::testkit::TestVhost;
 use gongkai_queue::topology::ready_count;
 use gongkai_queue::{Broker, Stage};
@@ -14,21 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const REPORTS: usize = 1000;
-
-fn services_available() -> bool {
-    let up = std::net::TcpStream::connect("127.0.0.1:5672").is_ok()
-        && std::net::TcpStream::connect("127.0.0.1:5432").is_ok();
-    if up {
-        return true;
-    }
-    assert!(
-        std::env::var_os("GONGKAI_SKIP_SERVICE_TESTS").is_some(),
-        "RabbitMQ (127.0.0.1:5672) or PostgreSQL (127.0.0.1:5432) is not running: start them \
-         (see README.md) or set GONGKAI_SKIP_SERVICE_TESTS=1 to skip the service tests"
-    );
-    eprintln!("skipping: GONGKAI_SKIP_SERVICE_TESTS is set");
-    false
-}
 
 /// A 2021-format report of `agency` (each agency its own series), written here.
 fn report(agency: &str) -> String {

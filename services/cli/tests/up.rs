@@ -2,34 +2,13 @@
 //! ready, `gongkai submit --wait` prints each report's outcome, `get --json` carries exact
 //! decimals, and SIGTERM stops everything cleanly.
 
+mod common;
+
+use common::{free_port, services_available};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn services_available() -> bool {
-    let up = std::net::TcpStream::connect("127.0.0.1:5672").is_ok()
-        && std::net::TcpStream::connect("127.0.0.1:5432").is_ok();
-    if up {
-        return true;
-    }
-    // A missing broker or database must fail the run (CI starts both), unless the person
-    // running the tests asked explicitly to leave the service tests out.
-    assert!(
-        std::env::var_os("GONGKAI_SKIP_SERVICE_TESTS").is_some(),
-        "RabbitMQ (127.0.0.1:5672) or PostgreSQL (127.0.0.1:5432) is not running: start them \
-         (see README.md) or set GONGKAI_SKIP_SERVICE_TESTS=1 to skip the service tests"
-    );
-    eprintln!("skipping: GONGKAI_SKIP_SERVICE_TESTS is set");
-    false
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
 
 #[test]
 fn up_serves_submit_wait_and_stops_on_sigterm() {
