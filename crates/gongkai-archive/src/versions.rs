@@ -650,6 +650,7 @@ mod tests {
         report.tables.t3 = Some(t3);
         report.ambiguities.push(gongkai_model::report::Ambiguity {
             table: TableId::T3,
+            kind: gongkai_model::AmbiguityKind::Digits,
             text: "7171".into(),
             cells: vec!["granted.total".into(), "granted.natural_person".into()],
             decodings: vec![],

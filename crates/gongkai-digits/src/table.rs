@@ -20,7 +20,9 @@ use crate::FlatTable;
 use crate::scan::{Locator, NumberRun, find_keyword, number_runs};
 use crate::solver::{Constraint, Lexeme, Limits, Outcome, Run, VarId, decode_run_counted};
 use gongkai_model::schema::{self, RowSpec, T3_TOTAL_COLUMN};
-use gongkai_model::{Ambiguity, Cell, Decimal, Position, TableId, Template, ValueKind};
+use gongkai_model::{
+    Ambiguity, AmbiguityKind, Cell, Decimal, Position, TableId, Template, ValueKind,
+};
 use std::sync::LazyLock;
 
 /// The words of t4's header: the flat 15-number run comes after the last of them.
@@ -765,6 +767,7 @@ fn fill(
                 if decodings.len() > 1 {
                     ambiguities.push(Ambiguity {
                         table,
+                        kind: AmbiguityKind::Digits,
                         text: seg.text.to_owned(),
                         cells: seg
                             .cells
@@ -796,6 +799,7 @@ fn fill(
                 }
                 ambiguities.push(Ambiguity {
                     table,
+                    kind: AmbiguityKind::Digits,
                     text: seg.text.to_owned(),
                     cells: seg
                         .cells

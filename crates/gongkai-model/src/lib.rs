@@ -22,6 +22,8 @@ pub use cell::{Cell, CellState, Position};
 pub use checked::{CheckedReport, ReadFailure, Source, Unreadable, UnreadableSource};
 pub use document::{Block, Document, GridCell, GridTable, SourceFormat};
 pub use finding::{CellRef, Finding, Observed, Severity, Summary};
-pub use report::{Ambiguity, Report, Section, Table, TableHasher, TableRow, Tables, TextLayer};
+pub use report::{
+    Ambiguity, AmbiguityKind, Report, Section, Table, TableHasher, TableRow, Tables, TextLayer,
+};
 pub use rust_decimal::Decimal;
 pub use schema::{ColumnSpec, RowSpec, TableId, Template, ValueKind};

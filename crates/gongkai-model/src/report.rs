@@ -149,11 +149,35 @@ fn build_empty_table(template: Template, id: TableId) -> Table {
         .collect()
 }
 
-/// A run of concatenated digits that fits the rules in more than one way.
+/// What made a set of cells undecidable, which says how to tell the reader about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmbiguityKind {
+    /// A run of concatenated digits (`898989`) that cuts into values in more than one way.
+    #[default]
+    Digits,
+    /// Value rows torn from their labels that fit more than one row of the template; `text`
+    /// lists the candidate lines (`0 0 0 0 0 0 0 | 1 0 0 0 0 0 1`).
+    Placement,
+    /// Several lines name the same row with different values; `text` lists them.
+    Duplicate,
+}
+
+impl AmbiguityKind {
+    /// The kind every document stored before kinds existed has (the field is then absent).
+    pub fn is_digits(&self) -> bool {
+        *self == AmbiguityKind::Digits
+    }
+}
+
+/// A set of cells whose values the source leaves undecided: a run of concatenated digits that
+/// fits the rules in more than one way, or value rows that fit more than one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ambiguity {
     pub table: TableId,
-    /// The run as printed (`898989`).
+    #[serde(default, skip_serializing_if = "AmbiguityKind::is_digits")]
+    pub kind: AmbiguityKind,
+    /// The run as printed (`898989`), or the candidate lines as printed.
     pub text: String,
     /// The cells the run covers, as `row.column`, in order.
     pub cells: Vec<String>,

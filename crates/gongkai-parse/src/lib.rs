@@ -95,6 +95,13 @@ pub fn read_document(doc: &Document) -> Report {
         }
         let loose = placement::fill_loose_t2(&items, &headings, shape, &mut report.tables.t2);
         report.ambiguities.extend(loose);
+        // A t4 the readers left wholly missing (its numbers before its header, or a stray
+        // digit among them) is read from the value lines of section 4.
+        let torn = placement::fill_torn_t4(&items, &headings, shape, &mut report.tables.t4);
+        if !torn.is_empty() {
+            report.ambiguities.retain(|a| a.table != TableId::T4);
+        }
+        report.ambiguities.extend(torn);
         // §9: a number longer than its column allows is `invalid`, never summed.
         report.tables.invalidate_out_of_range(shape);
         if shape == Template::Mixed

@@ -55,7 +55,9 @@ use crate::number::{Printed, classify, read_cell};
 use crate::sections::Heading;
 use gongkai_model::report::empty_table;
 use gongkai_model::schema::{self, RowSpec};
-use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Position, Table, TableId, Template};
+use gongkai_model::{
+    Ambiguity, AmbiguityKind, Cell, CellState, Decimal, Position, Table, TableId, Template,
+};
 
 /// The most placements listed before a table is too many to enumerate.
 pub const MAX_PLACEMENTS: usize = 4096;
@@ -108,30 +110,77 @@ pub fn place_t3(
         // Rows of cells with labels, or no values at all: the ordinary reader's table.
         return None;
     }
-    let lines = value_lines(region, specs);
+    let segments = value_lines(region, specs);
+    let fixed: Vec<&Line> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Line(line) => Some(line),
+            _ => None,
+        })
+        .collect();
+    let choices = segments.iter().any(|s| matches!(s, Segment::Choice(_)));
+    if !choices
+        && fixed
+            .iter()
+            .all(|l| l.anchor.or(l.lead).is_some() && !l.in_text)
+    {
+        // Every line is a row of cells named by a label, the ordinary reader has read them;
+        // or nothing but runs too many to search, which the ordinary reader may still read.
+        return None;
+    }
+    let Some(readings) = combinations(&segments) else {
+        let lines: Vec<Line> = fixed.into_iter().cloned().collect();
+        return Some(build(template, specs, &lines, Search::TooMany));
+    };
     // Lines named by the label line before them are anchored too, unless that makes every
     // placement impossible (label lines and value lines out of step, as when every label
     // comes first): then only the lines' own labels anchor them.
-    let led: Vec<Line> = lines
-        .iter()
-        .map(|l| Line {
-            anchor: l.anchor.or(l.lead),
-            ..l.clone()
-        })
-        .collect();
-    if !led.iter().any(|l| l.anchor.is_none() || l.in_text) {
-        // Every line is a row of cells named by a label: the ordinary reader has read them.
-        return None;
-    }
-    let placeable = |lines: &[Line]| match search(lines, specs.len()) {
-        Some(Search::Found(found)) if found.is_empty() => None,
-        other => other,
-    };
-    let (lines, search) = match placeable(&led) {
-        Some(search) => (led, search),
-        None => (lines.clone(), placeable(&lines)?),
-    };
+    let mut steps = 0usize;
+    let (lines, search) = place(&readings, true, specs.len(), &mut steps)
+        .or_else(|| place(&readings, false, specs.len(), &mut steps))?;
     Some(build(template, specs, &lines, search))
+}
+
+/// Every placement of every reading (one per combination of the runs' cuts), over one pool of
+/// their lines; `led` anchors lines named by the label line before them too. `None` when no
+/// reading has a placement.
+fn place(
+    readings: &[Vec<Line>],
+    led: bool,
+    rows: usize,
+    steps: &mut usize,
+) -> Option<(Vec<Line>, Search)> {
+    let mut pool: Vec<Line> = Vec::new();
+    let mut found: Vec<Vec<Option<usize>>> = Vec::new();
+    for reading in readings {
+        let lines: Vec<Line> = reading
+            .iter()
+            .map(|l| Line {
+                anchor: if led { l.anchor.or(l.lead) } else { l.anchor },
+                ..l.clone()
+            })
+            .collect();
+        match search(&lines, rows, steps) {
+            None => {}
+            Some(Search::TooMany) => return Some((lines, Search::TooMany)),
+            Some(Search::Found(placements)) => {
+                let offset = pool.len();
+                for placement in placements {
+                    if found.len() >= MAX_PLACEMENTS {
+                        return Some((lines, Search::TooMany));
+                    }
+                    found.push(
+                        placement
+                            .into_iter()
+                            .map(|i| i.map(|i| i + offset))
+                            .collect(),
+                    );
+                }
+                pool.extend(lines);
+            }
+        }
+    }
+    (!found.is_empty()).then_some((pool, Search::Found(found)))
 }
 
 /// The value and anchored lines of section 3, in printed order.
@@ -165,11 +214,48 @@ fn unlabelled_values(item: &Item) -> bool {
     }
 }
 
-fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Line> {
-    let mut lines = Vec::new();
+/// What section 3 holds, in printed order: value lines, and runs of fragments that cut into
+/// value rows in more than one way.
+#[derive(Debug, Clone)]
+enum Segment {
+    Line(Line),
+    /// The distinct sets of rows a run of fragments cuts into, when there are several.
+    Choice(Vec<Vec<Line>>),
+    /// A run of fragments with more cuts than are listed (or too long to search).
+    TooMany,
+}
+
+fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut lines = 0usize;
     let mut previous: Option<&Item> = None;
     let mut fragments: Vec<Fragment> = Vec::new();
     let mut spent = 0usize;
+    // A run longer than MAX_FRAGMENTS is not searched: it is too many.
+    let mut overflowed = false;
+    let mut flush = |fragments: &mut Vec<Fragment>,
+                     overflowed: &mut bool,
+                     segments: &mut Vec<Segment>,
+                     lines: &mut usize| {
+        let run = std::mem::take(fragments);
+        let wrapped = if std::mem::take(overflowed) {
+            Segment::TooMany
+        } else {
+            wrapped_lines(&run, &mut spent)
+        };
+        match wrapped {
+            Segment::Choice(mut sets) if sets.len() <= 1 => {
+                let rows = sets.pop().unwrap_or_default();
+                *lines += rows.len();
+                segments.extend(rows.into_iter().map(Segment::Line));
+            }
+            Segment::Choice(sets) => {
+                *lines += sets.iter().map(Vec::len).max().unwrap_or(0);
+                segments.push(Segment::Choice(sets));
+            }
+            other => segments.push(other),
+        }
+    };
     for item in region {
         if let Item::Text(t) = item
             && let Some(values) = fragment_values(&t.text)
@@ -180,11 +266,13 @@ fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Line> {
                     values,
                     position: t.position.as_ref(),
                 });
+            } else {
+                overflowed = true;
             }
             previous = Some(item);
             continue;
         }
-        lines.extend(wrapped_lines(&std::mem::take(&mut fragments), &mut spent));
+        flush(&mut fragments, &mut overflowed, &mut segments, &mut lines);
         let lead_key = match previous {
             Some(Item::Text(t)) if t.text.chars().count() <= crate::items::MAX_LEAD_CHARS => {
                 crate::normalize::label_key(&t.text)
@@ -213,13 +301,49 @@ fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Line> {
                 }
             }),
         };
-        lines.extend(line);
-        if lines.len() > MAX_VALUE_LINES {
+        if let Some(line) = line {
+            lines += 1;
+            segments.push(Segment::Line(line));
+        }
+        if lines > MAX_VALUE_LINES {
             break;
         }
     }
-    lines.extend(wrapped_lines(&fragments, &mut spent));
-    lines
+    flush(&mut fragments, &mut overflowed, &mut segments, &mut lines);
+    segments
+}
+
+/// The most sets of rows one run of fragments is listed as; a run with more is too many.
+const MAX_CUTS: usize = 8;
+/// The most combinations of the runs' cuts placed; more is too many to enumerate.
+const MAX_COMBINATIONS: usize = 64;
+
+/// Every way of reading the segments as value lines, one per combination of the runs' cuts;
+/// `None` when a run is too many or the combinations are.
+fn combinations(segments: &[Segment]) -> Option<Vec<Vec<Line>>> {
+    let mut out: Vec<Vec<Line>> = vec![Vec::new()];
+    for segment in segments {
+        match segment {
+            Segment::Line(line) => out.iter_mut().for_each(|lines| lines.push(line.clone())),
+            Segment::Choice(sets) => {
+                if out.len().checked_mul(sets.len())? > MAX_COMBINATIONS {
+                    return None;
+                }
+                out = out
+                    .iter()
+                    .flat_map(|lines| {
+                        sets.iter().map(move |set| {
+                            let mut next = lines.clone();
+                            next.extend(set.iter().cloned());
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            Segment::TooMany => return None,
+        }
+    }
+    Some(out)
 }
 
 /// The most fragments in one run between other lines; a longer run is not searched.
@@ -280,12 +404,15 @@ fn offset_in(text: &str, token: &str) -> usize {
 
 /// The value rows a run of fragments holds: each row the values of consecutive fragments
 /// (fragments of at most [`MAX_NOISE_TOKENS`] values may be left out between them as noise)
-/// adding up to seven. The cut is used when it is the only one; when there are several, the
-/// cuts whose every row satisfies T3-ROW-TOTAL, when that leaves exactly one set of rows.
-/// Otherwise (no cut, several, or too many to search) the run gives no row.
-fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Vec<Line> {
+/// adding up to seven. The distinct cuts with the most rows are listed (a value is noise only
+/// when no row can take it); T3-ROW-TOTAL is admitted as for
+/// placements: when some cut's every row satisfies it, only those cuts remain. One cut is a
+/// set of rows, several a [`Segment::Choice`] that placement decides between (or reports as
+/// ambiguous), none an empty choice; more than [`MAX_CUTS`], or beyond the step budget,
+/// [`Segment::TooMany`].
+fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Segment {
     if run.is_empty() {
-        return Vec::new();
+        return Segment::Choice(Vec::new());
     }
     let mut cut = Cut {
         run,
@@ -294,37 +421,41 @@ fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Vec<Line> {
         rows: Vec::new(),
         all: Vec::new(),
         balanced: Vec::new(),
+        most_rows: 0,
+        all_overflowed: false,
+        balanced_overflowed: false,
         too_many: false,
     };
     cut.visit(0);
     *spent = cut.steps;
-    if cut.too_many {
-        return Vec::new();
-    }
-    let chosen = match (cut.all.as_slice(), cut.balanced.as_slice()) {
-        ([only], _) | (_, [only]) => only,
-        _ => return Vec::new(),
+    let chosen = match (cut.too_many, cut.balanced.is_empty()) {
+        (true, _) => return Segment::TooMany,
+        (false, false) if !cut.balanced_overflowed => cut.balanced,
+        (false, true) if !cut.all_overflowed => cut.all,
+        _ => return Segment::TooMany,
     };
-    chosen
-        .iter()
-        .map(|row| {
-            let mut cells = Vec::new();
-            let mut text = Vec::new();
-            for &(fragment, from, to) in row {
-                let f = &run[fragment];
-                cells.extend(cells_at(f.text, &f.values[from..to], f.position));
-                text.push(f.text.trim());
-            }
-            Line {
-                anchor: None,
-                lead: None,
-                cells,
-                in_text: true,
-                text: text.join(" / "),
-                position: row.first().and_then(|&(f, _, _)| run[f].position.cloned()),
-            }
-        })
-        .collect()
+    let as_lines = |rows: &Vec<Parts>| -> Vec<Line> {
+        rows.iter()
+            .map(|row| {
+                let mut cells = Vec::new();
+                let mut text = Vec::new();
+                for &(fragment, from, to) in row {
+                    let f = &run[fragment];
+                    cells.extend(cells_at(f.text, &f.values[from..to], f.position));
+                    text.push(f.text.trim());
+                }
+                Line {
+                    anchor: None,
+                    lead: None,
+                    cells,
+                    in_text: true,
+                    text: text.join(" / "),
+                    position: row.first().and_then(|&(f, _, _)| run[f].position.cloned()),
+                }
+            })
+            .collect()
+    };
+    Segment::Choice(chosen.iter().map(as_lines).collect())
 }
 
 /// A row cut from fragments: (fragment, first value, end) per part.
@@ -335,10 +466,16 @@ struct Cut<'a, 'b> {
     steps: usize,
     group: Parts,
     rows: Vec<Parts>,
-    /// The distinct sets of rows found (by value), at most two kept.
+    /// The distinct sets of rows found (by value), at most [`MAX_CUTS`].
     all: Vec<Vec<Parts>>,
     /// Those whose every row satisfies T3-ROW-TOTAL.
     balanced: Vec<Vec<Parts>>,
+    /// The rows of the fullest cut so far; only cuts with as many are kept.
+    most_rows: usize,
+    /// More distinct sets were found than are kept.
+    all_overflowed: bool,
+    balanced_overflowed: bool,
+    /// The step budget ran out.
     too_many: bool,
 }
 
@@ -374,23 +511,35 @@ impl Cut<'_, '_> {
     }
 
     fn record(&mut self) {
+        // A value is left out as noise only when no cut can use it: the cuts with the most
+        // rows are the readings, fewer rows would be a guess that values are noise.
+        match self.rows.len().cmp(&self.most_rows) {
+            std::cmp::Ordering::Less => return,
+            std::cmp::Ordering::Greater => {
+                self.most_rows = self.rows.len();
+                self.all.clear();
+                self.balanced.clear();
+                self.all_overflowed = false;
+                self.balanced_overflowed = false;
+            }
+            std::cmp::Ordering::Equal => {}
+        }
         let found = self.values(&self.rows);
         let balanced = self.rows.iter().all(|r| self.row_total_holds(r));
-        for (sets, keep) in [(0, true), (1, balanced)] {
-            if !keep {
-                continue;
+        let is_new = |list: &[Vec<Parts>]| !list.iter().any(|r| self.values(r) == found);
+        let (new_all, new_balanced) = (is_new(&self.all), balanced && is_new(&self.balanced));
+        if new_all {
+            if self.all.len() < MAX_CUTS {
+                self.all.push(self.rows.clone());
+            } else {
+                self.all_overflowed = true;
             }
-            let known: Vec<Vec<Vec<String>>> = {
-                let list = if sets == 0 { &self.all } else { &self.balanced };
-                list.iter().map(|r| self.values(r)).collect()
-            };
-            if !known.contains(&found) && known.len() < 2 {
-                let rows = self.rows.clone();
-                if sets == 0 {
-                    self.all.push(rows);
-                } else {
-                    self.balanced.push(rows);
-                }
+        }
+        if new_balanced {
+            if self.balanced.len() < MAX_CUTS {
+                self.balanced.push(self.rows.clone());
+            } else {
+                self.balanced_overflowed = true;
             }
         }
     }
@@ -593,10 +742,253 @@ pub fn fill_loose_t2(
             }
         } else {
             let placed: Vec<Option<&Line>> = lines.iter().map(|l| Some(*l)).collect();
-            ambiguous_row(out, &mut ambiguities, TableId::T2, spec, &placed);
+            ambiguous_row(
+                out,
+                &mut ambiguities,
+                TableId::T2,
+                AmbiguityKind::Duplicate,
+                spec,
+                &placed,
+            );
         }
     }
     ambiguities
+}
+
+/// The most value lines of section 4 considered for a torn t4; a real one has one to fifteen.
+const MAX_T4_LINES: usize = 40;
+/// The most ways of leaving lines out that are listed before t4 is too many to enumerate.
+const MAX_T4_READINGS: usize = 64;
+/// The most search steps spent choosing which lines of section 4 are noise.
+const MAX_T4_STEPS: usize = 20_000;
+
+/// t4 read from the value lines of section 4 when the table readers left it wholly `missing`:
+/// its fifteen numbers printed before its header, or with a stray page number or digit among
+/// them (`2 1 0 1 4 1 0` / `3` / `1 0 2 1 0 0 0 1`). The values are taken in printed order,
+/// three blocks of five; lines of one or two values may be left out as noise when there are
+/// more than fifteen. Every way of leaving lines out is a reading; T4-TOTAL of each block, in
+/// block order, is admitted as t3's identities are (only when some reading satisfies it), and
+/// a block the remaining readings fill differently is `ambiguous` with every value as a
+/// candidate, reported as `C-AMBIGUOUS`.
+pub fn fill_torn_t4(
+    items: &[Item],
+    headings: &[Heading],
+    template: Template,
+    table: &mut Option<Table>,
+) -> Vec<Ambiguity> {
+    let specs = schema::rows(template, TableId::T4);
+    let width = schema::T4_COLUMNS.len();
+    let cells = specs.len() * width;
+    let wholly_missing = table.as_ref().is_none_or(|t| {
+        t.values()
+            .all(|row| row.values().all(|c| c.state == CellState::Missing))
+    });
+    if specs.is_empty() || !wholly_missing {
+        return Vec::new();
+    }
+    let Some(start) = headings.iter().find(|h| h.number == 4).map(|h| h.item) else {
+        return Vec::new();
+    };
+    let end = headings
+        .iter()
+        .find(|h| h.number > 4)
+        .map_or(items.len(), |h| h.item);
+    let mut lines: Vec<Line> = Vec::new();
+    for item in items.get(start + 1..end).unwrap_or(&[]) {
+        let line = match item {
+            Item::Text(t) => {
+                let values: Option<Vec<(usize, &str)>> = t
+                    .text
+                    .split_whitespace()
+                    .map(|token| is_value(token).then(|| (offset_in(&t.text, token), token)))
+                    .collect();
+                values.filter(|v| !v.is_empty()).map(|values| Line {
+                    anchor: None,
+                    lead: None,
+                    cells: cells_at(&t.text, &values, t.position.as_ref()),
+                    in_text: true,
+                    text: t.text.trim().to_owned(),
+                    position: t.position.clone(),
+                })
+            }
+            Item::Row(row) => {
+                let filled: Vec<_> = row
+                    .cells
+                    .iter()
+                    .filter(|c| !c.raw.trim().is_empty())
+                    .collect();
+                let values_only = !filled.is_empty()
+                    && filled.iter().all(|c| {
+                        matches!(c.printed, Printed::Number { .. } | Printed::Placeholder)
+                    });
+                values_only.then(|| Line {
+                    anchor: None,
+                    lead: None,
+                    cells: filled.iter().map(|c| c.to_cell()).collect(),
+                    in_text: false,
+                    text: filled
+                        .iter()
+                        .map(|c| c.raw.trim())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    position: filled.first().and_then(|c| c.position.clone()),
+                })
+            }
+        };
+        if let Some(line) = line
+            && line.cells.iter().any(|c| c.value.is_some())
+        {
+            lines.push(line);
+            if lines.len() > MAX_T4_LINES {
+                return Vec::new();
+            }
+        }
+    }
+    let total: usize = lines.iter().map(|l| l.cells.len()).sum();
+    if total < cells {
+        return Vec::new();
+    }
+    // Every way of leaving out short lines (noise) so that exactly `cells` values remain.
+    let mut readings: Vec<Vec<usize>> = Vec::new();
+    let mut steps = 0usize;
+    let mut kept: Vec<usize> = Vec::new();
+    let too_many = !leave_out(
+        &lines,
+        0,
+        total - cells,
+        &mut kept,
+        &mut readings,
+        &mut steps,
+    );
+    if readings.is_empty() && !too_many {
+        return Vec::new();
+    }
+    let out = table.get_or_insert_with(|| empty_table(template, TableId::T4));
+    let values_of = |reading: &[usize]| -> Vec<Cell> {
+        reading
+            .iter()
+            .flat_map(|&i| lines[i].cells.iter().cloned())
+            .collect()
+    };
+    let mut ambiguities = Vec::new();
+    if too_many {
+        let mut names = Vec::new();
+        for spec in specs {
+            if let Some(row) = out.get_mut(spec.key) {
+                for column in spec.columns {
+                    row.insert(column.key.to_owned(), Cell::ambiguous("", Vec::new(), None));
+                    names.push(format!("{}.{}", spec.key, column.key));
+                }
+            }
+        }
+        ambiguities.push(Ambiguity {
+            table: TableId::T4,
+            kind: AmbiguityKind::Placement,
+            text: summary(lines.iter()),
+            cells: names,
+            decodings: Vec::new(),
+            position: lines.first().and_then(|l| l.position.clone()),
+        });
+        return ambiguities;
+    }
+    let mut remaining: Vec<Vec<Cell>> = readings.iter().map(|r| values_of(r)).collect();
+    for block in 0..specs.len() {
+        let holds = |cells: &Vec<Cell>| -> bool {
+            let values: Option<Vec<Decimal>> = cells
+                .get(block * width..(block + 1) * width)
+                .map(|b| b.iter().map(|c| c.value).collect())
+                .unwrap_or(None);
+            let Some((total, parts)) = values.as_ref().and_then(|v| v.split_last()) else {
+                return false;
+            };
+            parts
+                .iter()
+                .try_fold(Decimal::ZERO, |sum, v| sum.checked_add(*v))
+                .is_some_and(|sum| sum == *total)
+        };
+        if remaining.iter().any(holds) {
+            remaining.retain(holds);
+        }
+    }
+    for (block, spec) in specs.iter().enumerate() {
+        let range = block * width..(block + 1) * width;
+        let mut distinct: Vec<Line> = Vec::new();
+        for reading in &remaining {
+            let cells = reading.get(range.clone()).unwrap_or(&[]).to_vec();
+            if !distinct.iter().any(|d| same_cells(&d.cells, &cells)) {
+                distinct.push(Line {
+                    anchor: None,
+                    lead: None,
+                    text: cells
+                        .iter()
+                        .map(|c| c.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    position: cells.first().and_then(|c| c.position.clone()),
+                    cells,
+                    in_text: true,
+                });
+            }
+        }
+        match distinct.as_slice() {
+            [only] => {
+                if let Some(row) = out.get_mut(spec.key) {
+                    for (column, cell) in spec.columns.iter().zip(&only.cells) {
+                        row.insert(column.key.to_owned(), cell.clone());
+                    }
+                }
+            }
+            _ => {
+                let placed: Vec<Option<&Line>> = distinct.iter().map(Some).collect();
+                ambiguous_row(
+                    out,
+                    &mut ambiguities,
+                    TableId::T4,
+                    AmbiguityKind::Placement,
+                    spec,
+                    &placed,
+                );
+            }
+        }
+    }
+    ambiguities
+}
+
+/// Lists in `readings` every choice of lines from `index` on that leaves out lines of at most
+/// [`MAX_NOISE_TOKENS`] values adding up to `surplus`, `kept` holding the lines kept so far;
+/// `false` when the readings or the steps ran past their bounds.
+fn leave_out(
+    lines: &[Line],
+    index: usize,
+    surplus: usize,
+    kept: &mut Vec<usize>,
+    readings: &mut Vec<Vec<usize>>,
+    steps: &mut usize,
+) -> bool {
+    *steps += 1;
+    if *steps > MAX_T4_STEPS {
+        return false;
+    }
+    let Some(line) = lines.get(index) else {
+        if surplus == 0 {
+            if readings.len() >= MAX_T4_READINGS {
+                return false;
+            }
+            readings.push(kept.clone());
+        }
+        return true;
+    };
+    let size = line.cells.len();
+    if size <= MAX_NOISE_TOKENS
+        && size <= surplus
+        && !leave_out(lines, index + 1, surplus - size, kept, readings, steps)
+    {
+        return false;
+    }
+    kept.push(index);
+    let fine = leave_out(lines, index + 1, surplus, kept, readings, steps);
+    kept.pop();
+    fine
 }
 
 /// The t2 row a loose line names: its label (what precedes its last values) is short and
@@ -624,9 +1016,10 @@ fn loose_row(text: &str, specs: &'static [RowSpec]) -> Option<&'static RowSpec> 
     (values == spec.columns.len()).then_some(spec)
 }
 
-/// Every placement of `lines` into `rows` rows in order; `None` when the anchored lines
+/// Every placement of `lines` into `rows` rows in order, spending steps from `spent` (one
+/// budget per table, whatever the number of readings); `None` when the anchored lines
 /// contradict the order (an anchor at or before an earlier one).
-fn search(lines: &[Line], rows: usize) -> Option<Search> {
+fn search(lines: &[Line], rows: usize, spent: &mut usize) -> Option<Search> {
     if lines.len() > MAX_VALUE_LINES {
         return Some(Search::TooMany);
     }
@@ -654,13 +1047,14 @@ fn search(lines: &[Line], rows: usize) -> Option<Search> {
         lines,
         bound,
         free_before_bound,
-        steps: 0,
+        steps: *spent,
         current: vec![None; rows],
         found: Vec::new(),
         too_many: false,
     };
     let skips = lines.len().saturating_sub(rows);
     state.visit(0, 0, skips);
+    *spent = state.steps;
     Some(if state.too_many {
         Search::TooMany
     } else {
@@ -834,6 +1228,7 @@ fn build(
             }
             ambiguities.push(Ambiguity {
                 table: TableId::T3,
+                kind: AmbiguityKind::Placement,
                 text: summary(lines.iter()),
                 cells,
                 decodings: Vec::new(),
@@ -862,7 +1257,14 @@ fn build(
             if placed.iter().all(Option::is_none) {
                 continue; // left out everywhere: stays missing
             }
-            ambiguous_row(&mut table, &mut ambiguities, TableId::T3, spec, &placed);
+            ambiguous_row(
+                &mut table,
+                &mut ambiguities,
+                TableId::T3,
+                AmbiguityKind::Placement,
+                spec,
+                &placed,
+            );
             continue;
         };
         let same = placed
@@ -871,7 +1273,14 @@ fn build(
         if same {
             put_row(&mut table, row, first.cells.clone());
         } else {
-            ambiguous_row(&mut table, &mut ambiguities, TableId::T3, spec, &placed);
+            ambiguous_row(
+                &mut table,
+                &mut ambiguities,
+                TableId::T3,
+                AmbiguityKind::Placement,
+                spec,
+                &placed,
+            );
         }
     }
     (table, ambiguities)
@@ -891,6 +1300,7 @@ fn ambiguous_row(
     table: &mut Table,
     ambiguities: &mut Vec<Ambiguity>,
     id: TableId,
+    kind: AmbiguityKind,
     spec: &RowSpec,
     placed: &[Option<&Line>],
 ) {
@@ -932,6 +1342,7 @@ fn ambiguous_row(
         .collect();
     ambiguities.push(Ambiguity {
         table: id,
+        kind,
         text: summary(distinct.iter().copied()),
         cells,
         decodings,
@@ -973,7 +1384,7 @@ mod tests {
     }
 
     fn count(lines: &[Line], rows: usize) -> Option<usize> {
-        match search(lines, rows)? {
+        match search(lines, rows, &mut 0)? {
             Search::Found(f) => Some(f.len()),
             Search::TooMany => None,
         }
@@ -996,10 +1407,12 @@ mod tests {
         // Lines 0 and 1 before row 3 (rows 0..3: three ways), line 3 after it (rows 4, 5).
         assert_eq!(count(&lines, 6), Some(6));
         lines[1].anchor = Some(4);
-        assert_eq!(search(&lines, 6), None);
+        assert_eq!(search(&lines, 6, &mut 0), None);
     }
 
-    fn wrapped(lines: &[&'static str]) -> Vec<String> {
+    /// The sets of rows a run of fragments cuts into, each row as its values' texts;
+    /// `None` when too many.
+    fn wrapped(lines: &[&'static str]) -> Option<Vec<Vec<String>>> {
         let run: Vec<Fragment> = lines
             .iter()
             .filter_map(|l| {
@@ -1010,36 +1423,62 @@ mod tests {
                 })
             })
             .collect();
-        wrapped_lines(&run, &mut 0)
-            .iter()
-            .map(|l| {
-                l.cells
-                    .iter()
-                    .map(|c| c.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
+        let rows = |set: &Vec<Line>| -> Vec<String> {
+            set.iter()
+                .map(|l| {
+                    l.cells
+                        .iter()
+                        .map(|c| c.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        };
+        match wrapped_lines(&run, &mut 0) {
+            Segment::Choice(sets) => Some(sets.iter().map(rows).collect()),
+            Segment::Line(_) => unreachable!("a run is read as a choice of sets of rows"),
+            Segment::TooMany => None,
+        }
+    }
+
+    fn one(rows: &[&str]) -> Option<Vec<Vec<String>>> {
+        Some(vec![rows.iter().map(|r| r.to_string()).collect()])
     }
 
     #[test]
     fn wrapped_rows_are_joined_and_stray_digits_left_out() {
-        // Four and three: one row; a stray digit alone: nothing.
-        assert_eq!(wrapped(&["4 0 0 0", "0 0 4"]), vec!["4 0 0 0 0 0 4"]);
-        assert!(wrapped(&["3"]).is_empty());
+        // Four and three: one row; a stray digit alone: no row.
+        assert_eq!(wrapped(&["4 0 0 0", "0 0 4"]), one(&["4 0 0 0 0 0 4"]));
+        assert_eq!(wrapped(&["3"]), one(&[]));
         // Six values, a stray 9, the total 4: either single digit could end the row, and
         // only T3-ROW-TOTAL (4 = 4 + 0 + …) says which.
-        assert_eq!(wrapped(&["4 0 0 0 0 0", "9", "4"]), vec!["4 0 0 0 0 0 4"]);
-        // Neither cut satisfies it: the run gives no row rather than a guess.
-        assert!(wrapped(&["4 0 0 0 0 0", "9", "8"]).is_empty());
+        assert_eq!(wrapped(&["4 0 0 0 0 0", "9", "4"]), one(&["4 0 0 0 0 0 4"]));
+        // Neither cut satisfies it: both are candidates, for placement to decide or to
+        // report, never a guess and never a row lost.
+        assert_eq!(
+            wrapped(&["4 0 0 0 0 0", "9", "8"]),
+            Some(vec![
+                vec!["4 0 0 0 0 0 8".to_owned()],
+                vec!["4 0 0 0 0 0 9".to_owned()]
+            ])
+        );
         // A row that cannot be completed gives nothing.
-        assert!(wrapped(&["4 0 0 0", "0 0"]).is_empty());
+        assert_eq!(wrapped(&["4 0 0 0", "0 0"]), Some(vec![]));
+    }
+
+    #[test]
+    fn a_run_with_more_cuts_than_are_listed_is_too_many() {
+        // Single digits that may each be noise or a value: many distinct rows of seven.
+        assert_eq!(
+            wrapped(&["1", "2", "3", "4", "5", "6", "7", "8", "9", "1", "2", "3"]),
+            None
+        );
     }
 
     #[test]
     fn fragment_cutting_shares_one_budget() {
         // Runs of two-value lines, each with many cuts: once the section's budget is spent,
-        // later runs give no row instead of costing more.
+        // later runs are too many instead of costing more.
         let texts: Vec<String> = (0..MAX_FRAGMENTS).map(|_| "0 0".to_owned()).collect();
         let run: Vec<Fragment> = texts
             .iter()
@@ -1067,8 +1506,11 @@ mod tests {
                 })
             })
             .collect();
-        assert_eq!(wrapped_lines(&row, &mut 0).len(), 1);
-        assert!(wrapped_lines(&row, &mut spent).is_empty());
+        assert!(matches!(
+            wrapped_lines(&row, &mut 0),
+            Segment::Choice(sets) if sets.len() == 1 && sets[0].len() == 1
+        ));
+        assert!(matches!(wrapped_lines(&row, &mut spent), Segment::TooMany));
     }
 
     #[test]

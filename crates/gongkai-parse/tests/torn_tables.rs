@@ -481,3 +481,107 @@ fn loose_t2_lines_that_disagree_are_ambiguous() {
         .unwrap();
     assert_eq!(cell.state, CellState::Number);
 }
+
+/// The text with `row`'s value line printed wrapped: its first six values, a stray digit
+/// `stray`, then its last value, each on a line of its own.
+fn wrapped_with_stray(text: &str, row: &[u64; 7], stray: u64) -> String {
+    let six: Vec<String> = row[..6].iter().map(u64::to_string).collect();
+    text.replacen(
+        &format!("{}\n", value_line(row)),
+        &format!("{}\n{stray}\n{}\n", six.join(" "), row[6]),
+        1,
+    )
+}
+
+/// `expected` with `row`'s first value raised by one: a published row whose total breaks
+/// T3-ROW-TOTAL, so that the row's own total cannot tell its last value from a stray digit.
+fn with_broken_row(
+    expected: &[(&'static str, [u64; 7])],
+    row: &str,
+) -> Vec<(&'static str, [u64; 7])> {
+    expected
+        .iter()
+        .map(|(k, v)| {
+            let mut v = *v;
+            if *k == row {
+                v[0] += 1;
+            }
+            (*k, v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_wrapped_row_with_two_cuts_is_decided_by_the_table_identities() {
+    // 授予 wrapped as six values, a stray digit, its total; its total breaks T3-ROW-TOTAL as
+    // published, so either digit could end it. T3-RESULTS of the total column holds with the
+    // real total and not with the stray: the row is read, its published break reported.
+    for template in [Template::F2019, Template::F2021] {
+        let expected = with_broken_row(&values(template), "granted");
+        let granted = expected.iter().find(|(k, _)| *k == "granted").unwrap().1;
+        let stray = (granted[6] + 3) % 10;
+        let text = wrapped_with_stray(
+            &torn(template, Tear::LabelsThenValues, &expected),
+            &granted,
+            stray,
+        );
+        let report = read(&text, false);
+        assert_eq!(
+            wrong_cells(&report, &expected),
+            Vec::<String>::new(),
+            "{template}"
+        );
+        assert!(findings(&report, "C-AMBIGUOUS").is_empty(), "{template}");
+        assert!(!findings(&report, "T3-ROW-TOTAL").is_empty(), "{template}");
+    }
+}
+
+#[test]
+fn a_wrapped_row_no_identity_decides_is_ambiguous_not_missing() {
+    // As above, but 办理结果总计's total is misprinted too: T3-RESULTS of the total column
+    // holds with neither digit. The row's total is ambiguous between the two, its other
+    // columns (the same in both cuts) are read, and C-AMBIGUOUS lists both lines.
+    for template in [Template::F2019, Template::F2021] {
+        let mut expected = with_broken_row(&values(template), "granted");
+        if let Some((_, total)) = expected.iter_mut().find(|(k, _)| *k == "total_processed") {
+            total[6] += 20;
+        }
+        let granted = expected.iter().find(|(k, _)| *k == "granted").unwrap().1;
+        let stray = (granted[6] + 3) % 10;
+        let text = wrapped_with_stray(
+            &torn(template, Tear::LabelsThenValues, &expected),
+            &granted,
+            stray,
+        );
+        let report = read(&text, false);
+        let others: Vec<(&'static str, [u64; 7])> = expected
+            .iter()
+            .filter(|(k, _)| *k != "granted")
+            .copied()
+            .collect();
+        assert_eq!(
+            wrong_cells(&report, &others),
+            Vec::<String>::new(),
+            "{template}"
+        );
+        for (column, value) in T3_COLUMNS.iter().zip(granted).take(6) {
+            let cell = report
+                .tables
+                .cell(TableId::T3, "granted", column.key)
+                .unwrap();
+            assert_eq!(cell.value, Some(Decimal::from(value)), "{template}");
+        }
+        let total = report.tables.cell(TableId::T3, "granted", "total").unwrap();
+        assert_eq!(total.state, CellState::Ambiguous, "{template}");
+        let mut candidates = vec![Decimal::from(granted[6]), Decimal::from(stray)];
+        candidates.sort();
+        assert_eq!(total.candidates, candidates, "{template}");
+        let ambiguous = findings(&report, "C-AMBIGUOUS");
+        assert_eq!(ambiguous.len(), 1, "{template}: {ambiguous:?}");
+        // The reader is told what was torn and which lines are the candidates.
+        let message = &ambiguous[0].message;
+        assert!(message.contains("与行标签分离"), "{message}");
+        assert!(message.contains(&format!("{stray}")), "{message}");
+        assert!(!message.contains("连写数字串"), "{message}");
+    }
+}

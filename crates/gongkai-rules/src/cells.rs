@@ -6,7 +6,9 @@ use crate::findings::{Findings, cell_ref, finding};
 use crate::labels::{cell_id, cell_label, column_label, row_label, row_spec, table_name};
 use gongkai_model::cell::MAX_FRACTION_DIGITS;
 use gongkai_model::schema::{RowSpec, TableId, Template, ValueKind};
-use gongkai_model::{Ambiguity, Cell, CellState, Decimal, Observed, Report, Severity};
+use gongkai_model::{
+    Ambiguity, AmbiguityKind, Cell, CellState, Decimal, Observed, Report, Severity,
+};
 
 pub(crate) fn check(report: &Report, out: &mut Findings) {
     let template = effective_template(report).unwrap_or(Template::F2021);
@@ -206,17 +208,10 @@ fn ambiguity_finding(template: Template, a: &Ambiguity) -> gongkai_model::Findin
     let table = a.table;
     let keys: Vec<(&str, &str)> = a.cells.iter().filter_map(|c| split_key(c)).collect();
     let first = keys.first().copied();
-    let row_labels: Vec<String> = {
-        let mut rows: Vec<&str> = Vec::new();
-        for (r, _) in &keys {
-            if !rows.contains(r) {
-                rows.push(r);
-            }
-        }
-        rows.iter()
-            .map(|r| format!("「{}」", row_label(template, table, r)))
-            .collect()
-    };
+    let row_labels: Vec<String> = row_keys(&keys)
+        .iter()
+        .map(|r| format!("「{}」", row_label(template, table, r)))
+        .collect();
     let columns: Vec<String> = keys
         .iter()
         .map(|(r, c)| format!("「{}」", column_label(template, table, r, c)))
@@ -237,9 +232,46 @@ fn ambiguity_finding(template: Template, a: &Ambiguity) -> gongkai_model::Findin
     } else {
         ""
     };
+    let (zh, en) = match a.kind {
+        AmbiguityKind::Digits => digits_message(a, &row_labels, &columns, &shown, more),
+        AmbiguityKind::Placement => placement_message(a, &row_labels, &row_keys(&keys)),
+        AmbiguityKind::Duplicate => (
+            format!(
+                "{}{}行出现多次且数值不同（{}），无法确定其值。",
+                table_name(table),
+                row_labels.join(""),
+                a.text
+            ),
+            format!(
+                "{} is printed more than once with different values ({}); cells {}",
+                row_keys(&keys).join(", "),
+                a.text,
+                a.cells.join(", ")
+            ),
+        ),
+    };
+    let refs = keys
+        .iter()
+        .map(|(r, c)| cell_ref(table, r, c))
+        .collect::<Vec<_>>();
+    finding("C-AMBIGUOUS", Severity::Error, zh, en)
+        .at(table, first.map(|(r, _)| r), first.map(|(_, c)| c))
+        .expected_actual(None, Some(Observed::Text(a.text.clone())))
+        .with_cells(refs)
+}
+
+/// The message of a run of concatenated digits.
+fn digits_message(
+    a: &Ambiguity,
+    row_labels: &[String],
+    columns: &[String],
+    shown: &[String],
+    more: &str,
+) -> (String, String) {
+    let table = a.table;
     // The digit solver gives up listing decodings past its work bound: an empty list means
     // "too many to enumerate", not "none".
-    let (zh, en) = if a.decodings.is_empty() {
+    if a.decodings.is_empty() {
         (
             format!(
                 "{}{}行的连写数字串“{}”拆分方式过多，无法一一列举，无法确定{}的值。",
@@ -273,13 +305,58 @@ fn ambiguity_finding(template: Template, a: &Ambiguity) -> gongkai_model::Findin
                 a.cells.join(", ")
             ),
         )
+    }
+}
+
+/// The message of value rows torn from their labels that fit more than one row: `text` lists
+/// the candidate lines as printed, `decodings` their values.
+fn placement_message(a: &Ambiguity, row_labels: &[String], row_keys: &[&str]) -> (String, String) {
+    let table = a.table;
+    // A table too torn to enumerate names every row it could not fix; a few name the place.
+    let rows = if row_labels.len() > 4 {
+        format!("{}等 {} 行", row_labels[..4].join(""), row_labels.len())
+    } else {
+        format!("{}行", row_labels.join(""))
     };
-    let refs = keys
-        .iter()
-        .map(|(r, c)| cell_ref(table, r, c))
-        .collect::<Vec<_>>();
-    finding("C-AMBIGUOUS", Severity::Error, zh, en)
-        .at(table, first.map(|(r, _)| r), first.map(|(_, c)| c))
-        .expected_actual(None, Some(Observed::Text(a.text.clone())))
-        .with_cells(refs)
+    if a.decodings.is_empty() {
+        (
+            format!(
+                "{}的数值行与行标签分离，按模板行序和表内勾稽关系可能的对应方式过多，无法确定{}的值。",
+                table_name(table),
+                rows
+            ),
+            format!(
+                "value rows of {table} torn from their labels fit the template in too many ways \
+                 to enumerate; cells {}",
+                a.cells.join(", ")
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{}{}的数值与行标签分离，按模板行序和表内勾稽关系可能是以下 {} 行数值之一：{}，无法确定其值。",
+                table_name(table),
+                rows,
+                a.decodings.len().max(2),
+                a.text
+            ),
+            format!(
+                "value rows of {table} torn from their labels: {} may be any of the lines {}; cells {}",
+                row_keys.join(", "),
+                a.text,
+                a.cells.join(", ")
+            ),
+        )
+    }
+}
+
+/// The distinct row keys of `keys`, in order.
+fn row_keys<'a>(keys: &[(&'a str, &str)]) -> Vec<&'a str> {
+    let mut rows: Vec<&str> = Vec::new();
+    for (r, _) in keys {
+        if !rows.contains(r) {
+            rows.push(r);
+        }
+    }
+    rows
 }

@@ -363,6 +363,7 @@ fn ambiguous_runs_are_errors_naming_every_cell() {
     }
     r.ambiguities.push(Ambiguity {
         table: TableId::T2,
+        kind: gongkai_model::AmbiguityKind::Digits,
         text: "7777166".to_owned(),
         cells: vec![
             "normative_documents.made".to_owned(),
@@ -407,6 +408,7 @@ fn a_run_with_too_many_decodings_says_so_instead_of_zero_ways() {
     }
     r.ambiguities.push(Ambiguity {
         table: TableId::T2,
+        kind: gongkai_model::AmbiguityKind::Digits,
         text: "12345678901234567890".to_owned(),
         cells: vec![
             "normative_documents.made".to_owned(),
