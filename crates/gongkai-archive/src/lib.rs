@@ -26,7 +26,11 @@
 //! | table | key | holds |
 //! |---|---|---|
 //! | `reports` | `report_id` (UUID v7, time-ordered); `sha256` unique among submissions; `idempotency_key` unique per kind | one row per submitted document: submission (file name, digest, blob key, media type, size, source system, received time), pipeline status with the failure stage and reason, and once archived the agency, year, template, title, rules version, finding counts, version number and the whole `CheckedReport` (`checked`, type `json`) |
-//! | `report_series` | (`agency`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` |
+//! | `report_series` | (`agency_key`, `year`) | the version series of one agency's report for one year: `latest_version` and `current_report_id` (its trigger keeps `report_facts.current`) |
+//! | `report_facts` | `report_id` | per archived report with an agency and a year: its group columns (printed agency, agency key, region, year, template, version), `current`, and per metric of the dictionary its numerator and denominator (`metric_parts`): what the questions of the whole archive aggregate ([`Archive::query_metrics`]) |
+//! | `report_cells` | `report_id` | every value cell of an archived report as parallel arrays in printed order (catalogue id, exact value, state, text): what an export reads |
+//! | `agency_aliases` | `alias_key` | an admin's declaration that one agency key is another's ([`Archive::set_agency_alias`]) |
+//! | `archive_upgrades` | `name` | the upgrades of stored data done at connect (`upgrade`: facts of reports archived before 0008) |
 //! | `events` | `seq` (bigserial); unique (`report_id`, `stage`, `attempt`, `outcome`) | one run of one stage: start, end, outcome, detail and the report's status afterwards |
 //! | `unqueued_reports` | `report_id` | the reports whose parse message the broker has not confirmed yet (written with the submission, deleted by [`Archive::mark_queued`]) |
 //! | `cells` (a view of `reports.checked`) | (`report_id`, `table_id`, `row_key`, `column_key`) | every value cell of an archived report as a row: exact `numeric` value, source text, state, unit, position, candidates; `ordinal` keeps the printed order. Read from the stored document rather than stored twice (migration 0005 says why) |
@@ -84,6 +88,7 @@ mod read;
 pub mod seed;
 pub mod testing;
 mod types;
+mod upgrade;
 mod versions;
 mod watch;
 mod write;
@@ -184,6 +189,7 @@ impl Archive {
     /// Wraps an existing pool, applying the migrations first.
     pub async fn from_pool(pool: PgPool) -> Result<Archive> {
         MIGRATOR.run(&pool).await?;
+        upgrade::run(&pool).await?;
         Ok(Archive {
             inner: Arc::new(Inner {
                 pool,

@@ -179,10 +179,8 @@ fn push_selection(query: &mut QueryBuilder<Postgres>, selection: &ReportSelectio
             .push_bind(template.as_str());
     }
     if !selection.all_versions {
-        query.push(
-            " AND EXISTS (SELECT 1 FROM report_series s WHERE s.agency_key = f.agency_key \
-               AND s.year = f.year AND s.current_report_id = f.report_id)",
-        );
+        // Kept by a trigger on report_series (migration 0010): no join with the series.
+        query.push(" AND f.current");
     }
 }
 
