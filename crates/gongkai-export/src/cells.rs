@@ -66,20 +66,29 @@ async fn write_cells(
 ) -> Result<(), ExportError> {
     let mut writer = CellsWriter::new(format)?;
     send(out, writer.start()?).await?;
-    let mut after = None;
-    loop {
-        let batch = archive
-            .export_batch(selection, after, BATCH_REPORTS, format == Format::Xlsx)
-            .await?;
+    let with_findings = format == Format::Xlsx;
+    let fetch = |after: Option<uuid::Uuid>| {
+        let archive = archive.clone();
+        let selection = selection.clone();
+        tokio::spawn(async move {
+            archive
+                .export_batch(&selection, after, BATCH_REPORTS, with_findings)
+                .await
+        })
+    };
+    // The next batch is read (the database's work and the decoding of its arrays) while this
+    // one is encoded: two batches in memory at most, and both cores busy.
+    let mut next = Some(fetch(None));
+    while let Some(pending) = next.take() {
+        let batch = pending.await??;
         let Some(last) = batch.last() else {
             break;
         };
-        after = Some(last.report_id);
+        if batch.len() >= BATCH_REPORTS as usize {
+            next = Some(fetch(Some(last.report_id)));
+        }
         let bytes = writer.write(&batch)?;
         send(out, bytes).await?;
-        if batch.len() < BATCH_REPORTS as usize {
-            break;
-        }
     }
     send(out, writer.finish()?).await
 }

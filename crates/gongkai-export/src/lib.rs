@@ -72,6 +72,10 @@ pub enum ExportError {
     /// The export does not fit the format (XLSX's 1,048,576 rows a sheet).
     #[error("{0}")]
     TooLarge(String),
+    /// The task reading the next batch ended without an answer (it panicked or the runtime
+    /// is shutting down).
+    #[error("reading a batch of the export: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The receiver of the chunks went away (the client cancelled).
     #[error("the receiver of the export went away")]
     Cancelled,
