@@ -105,7 +105,7 @@ pub use error::{ArchiveError, Result};
 pub use facts::state_name;
 pub use metrics::{
     AgencyAlias, ExportedCell, ExportedFinding, ExportedReport, GroupBy, MAX_EXPORT_BATCH,
-    MetricsQuery, MetricsRow, ReportSelection,
+    MAX_EXPORT_IDS, MetricsQuery, MetricsRow, ReportSelection,
 };
 pub use read::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use types::{

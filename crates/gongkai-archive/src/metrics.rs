@@ -140,6 +140,9 @@ pub struct ExportedFinding {
 /// The largest batch [`Archive::export_batch`] reads.
 pub const MAX_EXPORT_BATCH: u32 = 5000;
 
+/// The most report ids [`Archive::export_ids`] answers at once.
+pub const MAX_EXPORT_IDS: u32 = 100_000;
+
 /// The largest percentile list accepted.
 const MAX_PERCENTILES: usize = 20;
 
@@ -480,13 +483,23 @@ impl Archive {
         limit: u32,
         with_findings: bool,
     ) -> Result<Vec<ExportedReport>> {
-        const CONTEXT: &str = "reading cells for an export";
-        let limit = limit.clamp(1, MAX_EXPORT_BATCH);
-        let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT f.report_id, f.agency, f.agency_key, f.region, f.year, f.template, \
-               f.version, c.cell_ids, c.cell_values, c.cell_states, c.cell_texts \
-             FROM report_facts f JOIN report_cells c ON c.report_id = f.report_id WHERE TRUE",
-        );
+        let ids = self.export_ids(selection, after, limit).await?;
+        self.export_reports(&ids, with_findings).await
+    }
+
+    /// The ids of the next `limit` (at most [`MAX_EXPORT_IDS`]) selected reports after `after`,
+    /// in id order: an export plans its batches with these, then reads several at once
+    /// ([`Archive::export_reports`]).
+    #[tracing::instrument(name = "archive.export_ids", skip(self, selection))]
+    pub async fn export_ids(
+        &self,
+        selection: &ReportSelection,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Uuid>> {
+        let limit = limit.clamp(1, MAX_EXPORT_IDS);
+        let mut query: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT f.report_id FROM report_facts f WHERE TRUE");
         if let Some(after) = after {
             query.push(" AND f.report_id > ").push_bind(after);
         }
@@ -494,11 +507,38 @@ impl Archive {
         query
             .push(" ORDER BY f.report_id LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query
-            .build()
+        query
+            .build_query_scalar()
             .fetch_all(self.pool())
             .await
-            .map_err(ArchiveError::db(CONTEXT))?;
+            .map_err(ArchiveError::db("selecting the reports of an export"))
+    }
+
+    /// The reports `ids` (at most [`MAX_EXPORT_BATCH`], as [`Archive::export_ids`] gave them)
+    /// with their cells in printed order and, when asked, their findings, in id order.
+    #[tracing::instrument(name = "archive.export_reports", skip_all, fields(reports = ids.len()))]
+    pub async fn export_reports(
+        &self,
+        ids: &[Uuid],
+        with_findings: bool,
+    ) -> Result<Vec<ExportedReport>> {
+        const CONTEXT: &str = "reading cells for an export";
+        if ids.len() > MAX_EXPORT_BATCH as usize {
+            return Err(invalid(format!(
+                "at most {MAX_EXPORT_BATCH} reports a batch, not {}",
+                ids.len()
+            )));
+        }
+        let rows = sqlx::query(
+            "SELECT f.report_id, f.agency, f.agency_key, f.region, f.year, f.template, \
+               f.version, c.cell_ids, c.cell_values, c.cell_states, c.cell_texts \
+             FROM report_facts f JOIN report_cells c ON c.report_id = f.report_id \
+             WHERE f.report_id = ANY($1) ORDER BY f.report_id",
+        )
+        .bind(ids)
+        .fetch_all(self.pool())
+        .await
+        .map_err(ArchiveError::db(CONTEXT))?;
         let mut reports = Vec::with_capacity(rows.len());
         for row in &rows {
             let report_id: Uuid = row_get(row, "report_id")?;
