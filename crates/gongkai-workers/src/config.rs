@@ -80,6 +80,9 @@ pub struct WorkerConfig {
     pub health: Option<gongkai_telemetry::Health>,
     /// `MAX_REPORT_BYTES`: the parse stage refuses larger documents.
     pub max_report_bytes: usize,
+    /// How long an archived report's intermediate artefacts are kept before they are deleted
+    /// (`crate::artefacts` says why not at once).
+    pub artefact_grace: Duration,
 }
 
 impl WorkerConfig {
@@ -96,6 +99,7 @@ impl WorkerConfig {
             drain_timeout: Duration::from_secs(60),
             health: None,
             max_report_bytes: gongkai_engine::MAX_INPUT_BYTES,
+            artefact_grace: crate::artefacts::DEFAULT_ARTEFACT_GRACE,
         }
     }
 
@@ -110,6 +114,7 @@ impl WorkerConfig {
         };
         config.test_hold = test_hold_from_env();
         config.max_report_bytes = args.max_report_bytes;
+        config.artefact_grace = crate::artefacts::grace_from_env();
         config
     }
 }

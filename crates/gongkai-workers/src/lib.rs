@@ -15,6 +15,7 @@
 //! stage logic is in [`stages`]; the consumer loop (acknowledgement, retry, dead-lettering,
 //! reconnection) in `gongkai_queue::consumer`.
 
+pub mod artefacts;
 pub mod config;
 pub mod error;
 pub mod stages;
@@ -65,7 +66,10 @@ pub async fn run_worker(
     let monitor = tokio::spawn(watch_database(context.archive.clone(), health.clone()));
     let mut config = config;
     config.health = Some(health);
+    let artefacts = context.artefacts.clone();
     let result = run_stage(stage, &config, context, shutdown).await;
+    // A graceful stop leaves no artefact of an archived report behind.
+    artefacts.flush().await;
     monitor.abort();
     if let Some(server) = server {
         server.shutdown().await;

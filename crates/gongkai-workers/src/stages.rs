@@ -59,6 +59,8 @@ pub struct StageContext {
     pub metrics: Option<Metrics>,
     /// `MAX_REPORT_BYTES`: a larger document is a FAILED report naming the limit.
     pub max_report_bytes: usize,
+    /// Deletes archived reports' intermediate artefacts after a grace period.
+    pub artefacts: crate::artefacts::ArtefactReaper,
 }
 
 fn metric_stage(stage: Stage) -> MetricStage {
@@ -544,7 +546,7 @@ impl StageContext {
                 Ok(true) => Step::AlreadyArchived,
                 Ok(false) => {
                     tracing::info!(batch, "re-validated");
-                    self.forget_artefacts(message.report_id).await;
+                    self.forget_artefacts(message.report_id);
                     Step::Done
                 }
                 Err(error) => from_archive(error),
@@ -559,7 +561,7 @@ impl StageContext {
             Ok(archived) if archived.already_archived => Step::AlreadyArchived,
             Ok(archived) => {
                 tracing::info!(version = archived.version, "archived");
-                self.forget_artefacts(message.report_id).await;
+                self.forget_artefacts(message.report_id);
                 Step::Done
             }
             Err(error) => from_archive(error),
@@ -597,19 +599,13 @@ impl StageContext {
         }
     }
 
-    /// Deletes a report's intermediate artefacts once what they led to is archived: the
-    /// archive holds the checked document, re-validation reads it from there and re-parsing
-    /// reads the submitted bytes, so nothing reads them again. Best effort: one left behind
-    /// (the store failed, the worker stopped in between) costs space, not correctness.
-    async fn forget_artefacts(&self, report_id: Uuid) {
-        if let Err(error) = self
-            .blobs
-            .delete_derived(report_id, &[PARSED_ARTEFACT, CHECKED_ARTEFACT])
-            .instrument(gongkai_telemetry::blob_span("delete", "derived"))
-            .await
-        {
-            tracing::warn!(%report_id, %error, "cannot delete the intermediate artefacts");
-        }
+    /// Deletes a report's intermediate artefacts once what they led to is archived (after a
+    /// grace period: `crate::artefacts`): the archive holds the checked document,
+    /// re-validation reads it from there and re-parsing reads the submitted bytes, so nothing
+    /// reads them again. Best effort: one left behind (the store failed, the worker was killed
+    /// in between) costs space, not correctness.
+    fn forget_artefacts(&self, report_id: Uuid) {
+        self.artefacts.forget(report_id);
     }
 
     async fn run_stage(&self, stage: Stage, incoming: Incoming, publisher: Publisher) -> Outcome {
@@ -742,10 +738,12 @@ pub async fn open_context(
         .await
         .map_err(WorkerError::Archive)?;
     let blobs = BlobStore::open(&config.blob_store).map_err(WorkerError::Blob)?;
+    let artefacts = crate::artefacts::ArtefactReaper::start(blobs.clone(), config.artefact_grace);
     Ok(StageContext {
         archive,
         blobs,
         metrics,
         max_report_bytes: config.max_report_bytes,
+        artefacts,
     })
 }

@@ -61,13 +61,19 @@ async fn assert_queues_empty(pipeline: &TestPipeline) {
     }
 }
 
+/// The grace period of the artefacts in the flow test: long enough to see them after the
+/// archiving, short enough to wait for.
+const ARTEFACT_GRACE: Duration = Duration::from_secs(3);
+
 #[tokio::test]
 async fn a_real_report_goes_through_every_stage_and_an_unreadable_one_fails() {
     let sample = sample_file(SAMPLE);
     let pipeline = TestPipeline::start("flow").await.unwrap();
+    let mut config = pipeline.worker_config();
+    config.artefact_grace = ARTEFACT_GRACE;
     let workers: Vec<_> = Stage::ALL
         .into_iter()
-        .map(|stage| pipeline.spawn_worker(stage, pipeline.worker_config()))
+        .map(|stage| pipeline.spawn_worker(stage, config.clone()))
         .collect();
 
     let report = pipeline.submit(sample.clone(), SAMPLE).await.unwrap();
@@ -109,13 +115,27 @@ async fn a_real_report_goes_through_every_stage_and_an_unreadable_one_fails() {
             ArchiveStage::Archive
         ]
     );
-    // The intermediate artefacts are gone once the report is archived; the document stays.
-    for artefact in [
+    // The intermediate artefacts outlive the archiving by the grace period, then they are
+    // gone; the document stays.
+    let keys: Vec<String> = [
         gongkai_workers::PARSED_ARTEFACT,
         gongkai_workers::CHECKED_ARTEFACT,
-    ] {
-        let key = gongkai_blob::derived_key(report.report_id, artefact);
-        assert!(!pipeline.blobs.exists(&key).await.unwrap(), "{key} is left");
+    ]
+    .iter()
+    .map(|artefact| gongkai_blob::derived_key(report.report_id, artefact))
+    .collect();
+    for key in &keys {
+        assert!(
+            pipeline.blobs.exists(key).await.unwrap(),
+            "{key} went at once"
+        );
+    }
+    let deadline = std::time::Instant::now() + ARTEFACT_GRACE + Duration::from_secs(10);
+    for key in &keys {
+        while pipeline.blobs.exists(key).await.unwrap() {
+            assert!(std::time::Instant::now() < deadline, "{key} is left");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     assert!(pipeline.blobs.exists(&report.blob_key).await.unwrap());
 

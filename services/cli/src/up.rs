@@ -64,6 +64,7 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
     worker_config.db_pool = args.worker_db_pool.max(2);
     worker_config.drain_timeout = Duration::from_secs(30);
     worker_config.max_report_bytes = config.max_report_bytes;
+    worker_config.artefact_grace = gongkai_workers::artefacts::grace_from_env();
     let context: StageContext =
         gongkai_workers::open_context(&worker_config, Some(metrics.clone())).await?;
 
@@ -161,6 +162,8 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
             failures.push(format!("{name}: {error:#}"));
         }
     }
+    // The artefacts of the reports archived in the last grace period go now.
+    context.artefacts.flush().await;
     if let Some(server) = metrics_server {
         server.shutdown().await;
     }
