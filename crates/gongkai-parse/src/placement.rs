@@ -238,22 +238,22 @@ fn value_lines(region: &[Item], specs: &'static [RowSpec]) -> Vec<Segment> {
                      segments: &mut Vec<Segment>,
                      lines: &mut usize| {
         let run = std::mem::take(fragments);
-        let wrapped = if std::mem::take(overflowed) {
-            Segment::TooMany
+        let cuts = if std::mem::take(overflowed) {
+            None
         } else {
             wrapped_lines(&run, &mut spent)
         };
-        match wrapped {
-            Segment::Choice(mut sets) if sets.len() <= 1 => {
+        match cuts {
+            Some(mut sets) if sets.len() <= 1 => {
                 let rows = sets.pop().unwrap_or_default();
                 *lines += rows.len();
                 segments.extend(rows.into_iter().map(Segment::Line));
             }
-            Segment::Choice(sets) => {
+            Some(sets) => {
                 *lines += sets.iter().map(Vec::len).max().unwrap_or(0);
                 segments.push(Segment::Choice(sets));
             }
-            other => segments.push(other),
+            None => segments.push(Segment::TooMany),
         }
     };
     for item in region {
@@ -406,13 +406,13 @@ fn offset_in(text: &str, token: &str) -> usize {
 /// (fragments of at most [`MAX_NOISE_TOKENS`] values may be left out between them as noise)
 /// adding up to seven. The distinct cuts with the most rows are listed (a value is noise only
 /// when no row can take it); T3-ROW-TOTAL is admitted as for
-/// placements: when some cut's every row satisfies it, only those cuts remain. One cut is a
-/// set of rows, several a [`Segment::Choice`] that placement decides between (or reports as
-/// ambiguous), none an empty choice; more than [`MAX_CUTS`], or beyond the step budget,
-/// [`Segment::TooMany`].
-fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Segment {
+/// placements: when some cut's every row satisfies it, only those cuts remain. Each set of
+/// rows is one cut: one set is read, several are a [`Segment::Choice`] that placement decides
+/// between (or reports as ambiguous), none gives no row; `None` when there are more than
+/// [`MAX_CUTS`] or the step budget ran out.
+fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Option<Vec<Vec<Line>>> {
     if run.is_empty() {
-        return Segment::Choice(Vec::new());
+        return Some(Vec::new());
     }
     let mut cut = Cut {
         run,
@@ -429,10 +429,10 @@ fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Segment {
     cut.visit(0);
     *spent = cut.steps;
     let chosen = match (cut.too_many, cut.balanced.is_empty()) {
-        (true, _) => return Segment::TooMany,
+        (true, _) => return None,
         (false, false) if !cut.balanced_overflowed => cut.balanced,
         (false, true) if !cut.all_overflowed => cut.all,
-        _ => return Segment::TooMany,
+        _ => return None,
     };
     let as_lines = |rows: &Vec<Parts>| -> Vec<Line> {
         rows.iter()
@@ -455,7 +455,7 @@ fn wrapped_lines(run: &[Fragment], spent: &mut usize) -> Segment {
             })
             .collect()
     };
-    Segment::Choice(chosen.iter().map(as_lines).collect())
+    Some(chosen.iter().map(as_lines).collect())
 }
 
 /// A row cut from fragments: (fragment, first value, end) per part.
@@ -501,13 +501,7 @@ impl Cut<'_, '_> {
                 _ => None,
             })
             .collect();
-        let Some((total, parts)) = values.split_last() else {
-            return false;
-        };
-        let sum = parts
-            .iter()
-            .try_fold(Decimal::ZERO, |sum, v| sum.checked_add((*v)?));
-        matches!((sum, total), (Some(s), Some(t)) if s == *t)
+        last_is_sum_of_rest(&values)
     }
 
     fn record(&mut self) {
@@ -872,39 +866,22 @@ pub fn fill_torn_t4(
     };
     let mut ambiguities = Vec::new();
     if too_many {
-        let mut names = Vec::new();
-        for spec in specs {
-            if let Some(row) = out.get_mut(spec.key) {
-                for column in spec.columns {
-                    row.insert(column.key.to_owned(), Cell::ambiguous("", Vec::new(), None));
-                    names.push(format!("{}.{}", spec.key, column.key));
-                }
-            }
-        }
-        ambiguities.push(Ambiguity {
-            table: TableId::T4,
-            kind: AmbiguityKind::Placement,
-            text: summary(lines.iter()),
-            cells: names,
-            decodings: Vec::new(),
-            position: lines.first().and_then(|l| l.position.clone()),
-        });
-        return ambiguities;
+        return vec![too_many_to_enumerate(
+            out,
+            TableId::T4,
+            specs,
+            &lines,
+            |_| None,
+        )];
     }
     let mut remaining: Vec<Vec<Cell>> = readings.iter().map(|r| values_of(r)).collect();
     for block in 0..specs.len() {
         let holds = |cells: &Vec<Cell>| -> bool {
-            let values: Option<Vec<Decimal>> = cells
+            cells
                 .get(block * width..(block + 1) * width)
-                .map(|b| b.iter().map(|c| c.value).collect())
-                .unwrap_or(None);
-            let Some((total, parts)) = values.as_ref().and_then(|v| v.split_last()) else {
-                return false;
-            };
-            parts
-                .iter()
-                .try_fold(Decimal::ZERO, |sum, v| sum.checked_add(*v))
-                .is_some_and(|sum| sum == *total)
+                .is_some_and(|b| {
+                    last_is_sum_of_rest(&b.iter().map(|c| c.value).collect::<Vec<_>>())
+                })
         };
         if remaining.iter().any(holds) {
             remaining.retain(holds);
@@ -1210,30 +1187,14 @@ fn build(
     let placements = match search {
         Search::Found(found) => found,
         Search::TooMany => {
-            let mut cells = Vec::new();
-            for (row, spec) in specs.iter().enumerate() {
-                if let Some(line) = lines.iter().find(|l| l.anchor == Some(row)) {
-                    put_row(&mut table, row, line.cells.clone());
-                    continue;
-                }
-                put_row(
-                    &mut table,
-                    row,
-                    columns
-                        .iter()
-                        .map(|_| Cell::ambiguous("", Vec::new(), None))
-                        .collect(),
-                );
-                cells.extend(columns.iter().map(|c| format!("{}.{}", spec.key, c.key)));
-            }
-            ambiguities.push(Ambiguity {
-                table: TableId::T3,
-                kind: AmbiguityKind::Placement,
-                text: summary(lines.iter()),
-                cells,
-                decodings: Vec::new(),
-                position: lines.first().and_then(|l| l.position.clone()),
-            });
+            let anchored = |row: usize| lines.iter().find(|l| l.anchor == Some(row));
+            ambiguities.push(too_many_to_enumerate(
+                &mut table,
+                TableId::T3,
+                specs,
+                lines,
+                anchored,
+            ));
             return (table, ambiguities);
         }
     };
@@ -1284,6 +1245,57 @@ fn build(
         }
     }
     (table, ambiguities)
+}
+
+/// Whether the last value is the sum of the others (T3-ROW-TOTAL of a row, T4-TOTAL of a
+/// block), every value a number; checked: an overflowing sum holds nothing.
+fn last_is_sum_of_rest(values: &[Option<Decimal>]) -> bool {
+    let Some((Some(total), parts)) = values.split_last() else {
+        return false;
+    };
+    parts
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, v| sum.checked_add((*v)?))
+        .is_some_and(|sum| sum == *total)
+}
+
+/// A table whose placements are too many to enumerate: each row of `specs` keeps the line
+/// `fixed` gives it, every other is `ambiguous` without candidates, under one [`Ambiguity`]
+/// listing `lines` as printed.
+fn too_many_to_enumerate<'l>(
+    table: &mut Table,
+    id: TableId,
+    specs: &[RowSpec],
+    lines: &'l [Line],
+    fixed: impl Fn(usize) -> Option<&'l Line>,
+) -> Ambiguity {
+    let mut cells = Vec::new();
+    for (index, spec) in specs.iter().enumerate() {
+        let Some(row) = table.get_mut(spec.key) else {
+            continue;
+        };
+        match fixed(index) {
+            Some(line) => {
+                for (column, cell) in spec.columns.iter().zip(&line.cells) {
+                    row.insert(column.key.to_owned(), cell.clone());
+                }
+            }
+            None => {
+                for column in spec.columns {
+                    row.insert(column.key.to_owned(), Cell::ambiguous("", Vec::new(), None));
+                    cells.push(format!("{}.{}", spec.key, column.key));
+                }
+            }
+        }
+    }
+    Ambiguity {
+        table: id,
+        kind: AmbiguityKind::Placement,
+        text: summary(lines.iter()),
+        cells,
+        decodings: Vec::new(),
+        position: lines.first().and_then(|l| l.position.clone()),
+    }
 }
 
 /// Same values, states and printed texts: the cells read the same whichever line they come from.
@@ -1434,11 +1446,7 @@ mod tests {
                 })
                 .collect()
         };
-        match wrapped_lines(&run, &mut 0) {
-            Segment::Choice(sets) => Some(sets.iter().map(rows).collect()),
-            Segment::Line(_) => unreachable!("a run is read as a choice of sets of rows"),
-            Segment::TooMany => None,
-        }
+        wrapped_lines(&run, &mut 0).map(|sets| sets.iter().map(rows).collect())
     }
 
     fn one(rows: &[&str]) -> Option<Vec<Vec<String>>> {
@@ -1508,9 +1516,9 @@ mod tests {
             .collect();
         assert!(matches!(
             wrapped_lines(&row, &mut 0),
-            Segment::Choice(sets) if sets.len() == 1 && sets[0].len() == 1
+            Some(sets) if sets.len() == 1 && sets[0].len() == 1
         ));
-        assert!(matches!(wrapped_lines(&row, &mut spent), Segment::TooMany));
+        assert!(wrapped_lines(&row, &mut spent).is_none());
     }
 
     #[test]
