@@ -137,7 +137,7 @@ pub struct ExportedFinding {
     pub message: String,
 }
 
-/// The largest batch [`Archive::export_batch`] reads.
+/// The most reports [`Archive::export_reports`] reads at once.
 pub const MAX_EXPORT_BATCH: u32 = 5000;
 
 /// The most report ids [`Archive::export_ids`] answers at once.
@@ -470,21 +470,6 @@ impl Archive {
             .await
             .map_err(ArchiveError::db("recording a submission's region"))?;
         Ok(())
-    }
-
-    /// The next `limit` (at most [`MAX_EXPORT_BATCH`]) selected reports after `after` (by
-    /// report id), with their cells in printed order and their findings: one batch of an
-    /// export, so that an export of the whole archive holds one batch in memory at a time.
-    #[tracing::instrument(name = "archive.export_batch", skip(self, selection))]
-    pub async fn export_batch(
-        &self,
-        selection: &ReportSelection,
-        after: Option<Uuid>,
-        limit: u32,
-        with_findings: bool,
-    ) -> Result<Vec<ExportedReport>> {
-        let ids = self.export_ids(selection, after, limit).await?;
-        self.export_reports(&ids, with_findings).await
     }
 
     /// The ids of the next `limit` (at most [`MAX_EXPORT_IDS`]) selected reports after `after`,

@@ -110,3 +110,31 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Records a submission of `name` with digest `sha256` and archives `checked` as its content,
+/// as the pipeline would: a report in the archive, for tests of what the archive does with
+/// archived reports. Returns its id.
+pub async fn archive_report(
+    archive: &crate::Archive,
+    sha256: &str,
+    name: &str,
+    checked: &gongkai_model::CheckedReport,
+) -> Result<Uuid> {
+    let submitted = archive
+        .record_submission(&crate::NewSubmission {
+            sha256: sha256.to_owned(),
+            idempotency_key: None,
+            filename: name.to_owned(),
+            media_type: None,
+            size_bytes: 1,
+            blob_key: format!("sha256/{sha256}"),
+            source_system: None,
+            received_at: chrono::Utc::now(),
+            batch: None,
+        })
+        .await?;
+    archive
+        .archive_checked(submitted.report_id, checked, crate::StageRun::now())
+        .await?;
+    Ok(submitted.report_id)
+}

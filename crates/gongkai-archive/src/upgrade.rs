@@ -17,6 +17,7 @@ use crate::error::{ArchiveError, Result};
 use crate::facts::Facts;
 use crate::write::ArchivedParts;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// The upgrade's name in `archive_upgrades`.
@@ -24,6 +25,25 @@ const FACTS_OF_EARLIER_REPORTS: &str = "facts_of_earlier_reports";
 
 /// Reports upgraded per transaction.
 const BATCH: i64 = 200;
+
+/// The reports the upgrade is for (`r`): archived before migration 0008, so with a series but
+/// no facts; `$1` lists those whose stored document could not be read, left out.
+const EARLIER_REPORTS: &str = "r.status = 'ARCHIVED' AND r.checked IS NOT NULL \
+     AND r.agency_key IS NOT NULL AND r.year IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM report_facts f WHERE f.report_id = r.report_id) \
+     AND r.report_id <> ALL($1)";
+
+/// The next batch of [`EARLIER_REPORTS`], locked, skipping those another service holds.
+static NEXT_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT r.report_id, r.checked::text FROM reports r WHERE {EARLIER_REPORTS} \
+         ORDER BY r.report_id LIMIT $2 FOR UPDATE OF r SKIP LOCKED"
+    )
+});
+
+/// Whether any of [`EARLIER_REPORTS`] is left, locked or not.
+static ANY_LEFT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT EXISTS (SELECT 1 FROM reports r WHERE {EARLIER_REPORTS})"));
 
 /// Runs the upgrades not recorded as done; returns how many reports were upgraded.
 pub(crate) async fn run(pool: &PgPool) -> Result<u64> {
@@ -42,34 +62,20 @@ pub(crate) async fn run(pool: &PgPool) -> Result<u64> {
     let mut unreadable: Vec<Uuid> = Vec::new();
     loop {
         let mut tx = pool.begin().await.map_err(ArchiveError::db(CONTEXT))?;
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT r.report_id, r.checked::text FROM reports r \
-             WHERE r.status = 'ARCHIVED' AND r.checked IS NOT NULL \
-               AND r.agency_key IS NOT NULL AND r.year IS NOT NULL \
-               AND NOT EXISTS (SELECT 1 FROM report_facts f WHERE f.report_id = r.report_id) \
-               AND r.report_id <> ALL($2) \
-             ORDER BY r.report_id LIMIT $1 FOR UPDATE OF r SKIP LOCKED",
-        )
-        .bind(BATCH)
-        .bind(&unreadable)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ArchiveError::db(CONTEXT))?;
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(NEXT_BATCH.as_str())
+            .bind(&unreadable)
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ArchiveError::db(CONTEXT))?;
         if rows.is_empty() {
             // Reports another service holds are its to finish; the upgrade is recorded when
             // none is left at all.
-            let left: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM reports r \
-                 WHERE r.status = 'ARCHIVED' AND r.checked IS NOT NULL \
-                   AND r.agency_key IS NOT NULL AND r.year IS NOT NULL \
-                   AND NOT EXISTS (SELECT 1 FROM report_facts f \
-                                   WHERE f.report_id = r.report_id) \
-                   AND r.report_id <> ALL($1))",
-            )
-            .bind(&unreadable)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(ArchiveError::db(CONTEXT))?;
+            let left: bool = sqlx::query_scalar(ANY_LEFT.as_str())
+                .bind(&unreadable)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(ArchiveError::db(CONTEXT))?;
             if !left {
                 sqlx::query(
                     "INSERT INTO archive_upgrades (name) VALUES ($1) ON CONFLICT DO NOTHING",

@@ -134,25 +134,9 @@ async fn archive_checked(
     name: &str,
     checked: &CheckedReport,
 ) -> Uuid {
-    let submitted = archive
-        .record_submission(&NewSubmission {
-            sha256: sha256.to_owned(),
-            idempotency_key: None,
-            filename: name.to_owned(),
-            media_type: None,
-            size_bytes: 1,
-            blob_key: format!("sha256/{sha256}"),
-            source_system: None,
-            received_at: Utc::now(),
-            batch: None,
-        })
+    gongkai_archive::testing::archive_report(archive, sha256, name, checked)
         .await
-        .unwrap();
-    archive
-        .archive_checked(submitted.report_id, checked, StageRun::now())
-        .await
-        .unwrap();
-    submitted.report_id
+        .unwrap()
 }
 
 async fn archive_goldens(archive: &Archive, goldens: &[Golden]) -> Vec<Uuid> {

@@ -5,33 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::Utc;
 use gongkai_archive::seed::synthetic_report;
-use gongkai_archive::testing::TestDatabase;
-use gongkai_archive::{Archive, GroupBy, MetricsQuery, NewSubmission, ReportSelection, StageRun};
+use gongkai_archive::testing::{TestDatabase, archive_report};
+use gongkai_archive::{Archive, GroupBy, MetricsQuery, ReportSelection};
 use gongkai_model::{CheckedReport, Decimal};
 use uuid::Uuid;
 
 async fn archive(archive: &Archive, checked: &CheckedReport) -> Uuid {
-    let submitted = archive
-        .record_submission(&NewSubmission {
-            sha256: checked.source.sha256.clone(),
-            idempotency_key: None,
-            filename: checked.source.name.clone(),
-            media_type: None,
-            size_bytes: 1,
-            blob_key: format!("sha256/{}", checked.source.sha256),
-            source_system: None,
-            received_at: Utc::now(),
-            batch: None,
-        })
+    let source = &checked.source;
+    archive_report(archive, &source.sha256, &source.name, checked)
         .await
-        .unwrap();
-    archive
-        .archive_checked(submitted.report_id, checked, StageRun::now())
-        .await
-        .unwrap();
-    submitted.report_id
+        .unwrap()
 }
 
 /// `applications_new` over `selection`, grouped by year: (reports, sum) of the one year.
