@@ -335,6 +335,28 @@ impl Archive {
         .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
+        crate::record_audit_in(
+            &mut tx,
+            &crate::AuditEntry {
+                actor: request.caller.clone(),
+                action: "reports.revalidate".to_owned(),
+                subject: Some(batch.clone()),
+                detail: serde_json::json!({
+                    "agency": request.agency_contains,
+                    "region": request.region,
+                    "year_from": request.year_from,
+                    "year_to": request.year_to,
+                    "template": request.template.map(|t| t.as_str()),
+                    "rules_version_below": request.rules_version_below,
+                    "rules_version": request.current_rules_version,
+                    "force": request.force,
+                    "reparse": request.reparse,
+                    "queued": queued_ids.len(),
+                    "skipped": skipped.len(),
+                }),
+            },
+        )
+        .await?;
         tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
         Ok(RevalidationPlan {
             batch,
@@ -578,13 +600,18 @@ impl Archive {
     /// What `RetryBatch` queues again: the batch's FAILED reports, and only those. For a
     /// re-validation their rows go back to `QUEUED` here (so that the batch shows them in
     /// flight); a submission batch's reports are moved on by the stages as a redriven message
-    /// moves a failed report.
-    pub async fn retry_batch(&self, batch: &str) -> Result<Retry> {
+    /// moves a failed report. The retry is audited (`batch.retry`) as done by `caller`.
+    pub async fn retry_batch(&self, batch: &str, caller: &str) -> Result<Retry> {
         const CONTEXT: &str = "retrying a batch";
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(ArchiveError::db(CONTEXT))?;
         let row: Option<(String, bool)> =
             sqlx::query_as("SELECT kind, reparse FROM batches WHERE batch = $1")
                 .bind(batch)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(ArchiveError::db(CONTEXT))?;
         let (kind, reparse) = row
@@ -602,9 +629,23 @@ impl Archive {
         };
         let rows: Vec<(Uuid, String, String, String, Option<String>)> = sqlx::query_as(sql)
             .bind(batch)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await
             .map_err(ArchiveError::db(CONTEXT))?;
+        crate::record_audit_in(
+            &mut tx,
+            &crate::AuditEntry {
+                actor: caller.to_owned(),
+                action: "batch.retry".to_owned(),
+                subject: Some(batch.to_owned()),
+                detail: serde_json::json!({
+                    "kind": kind,
+                    "requeued": rows.iter().map(|row| row.0).collect::<Vec<_>>(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
         Ok(Retry {
             kind,
             reparse,

@@ -1,10 +1,10 @@
 //! Known callers and the audit log (archive.md §7): caller tokens, kept as the SHA-256 of the
 //! token only, and the append-only record of who changed what.
 //!
-//! Token changes write their audit entry in the same transaction, so a token never appears or
-//! disappears without its record. Other writes that must be audited (corrections,
-//! dispositions, re-validations, batch retries) call [`record_audit_in`] inside their own
-//! transaction, or [`Archive::record_audit`] when they have none.
+//! Every audited write of the archive (token changes, corrections, dispositions, re-validation
+//! plans, batch retries, agency aliases) appends its entry with [`record_audit_in`] inside its
+//! own transaction, so a change never commits without its record nor a record without its
+//! change. [`Archive::record_audit`] is for acts outside the database (a DLQ redrive).
 
 use crate::Archive;
 use crate::error::{ArchiveError, Result};

@@ -90,6 +90,11 @@ impl Archive {
                 }
             )));
         }
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(ArchiveError::db(CONTEXT))?;
         sqlx::query(
             "INSERT INTO finding_dispositions (agency, year, rule, table_id, row_key, column_key, \
                disposition, note, caller, report_id, set_at) \
@@ -108,9 +113,27 @@ impl Archive {
         .bind(&judgement.note)
         .bind(&judgement.caller)
         .bind(report_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
+        crate::record_audit_in(
+            &mut tx,
+            &crate::AuditEntry {
+                actor: judgement.caller.clone(),
+                action: "finding.disposition".to_owned(),
+                subject: Some(report_id.to_string()),
+                detail: serde_json::json!({
+                    "rule": judgement.key.rule,
+                    "table": judgement.key.table,
+                    "row": judgement.key.row,
+                    "column": judgement.key.column,
+                    "disposition": judgement.disposition.as_str(),
+                    "note": judgement.note,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
         Ok(Judged {
             agency,
             year: u16::try_from(year).unwrap_or(0),

@@ -437,6 +437,21 @@ impl Archive {
         .fetch_one(&mut *tx)
         .await
         .map_err(ArchiveError::db(CONTEXT))?;
+        crate::record_audit_in(
+            &mut tx,
+            &crate::AuditEntry {
+                actor: who.to_owned(),
+                action: "agency.alias".to_owned(),
+                subject: Some(alias_key.clone()),
+                detail: serde_json::json!({
+                    "alias": alias_name.trim(),
+                    "agency": agency_name.trim(),
+                    "agency_key": target,
+                    "reports_moved": moved,
+                }),
+            },
+        )
+        .await?;
         tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
         let mut alias = alias_of(&row)?;
         alias.reports_moved = count(moved);

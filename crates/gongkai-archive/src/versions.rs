@@ -390,6 +390,20 @@ impl Archive {
             }
             Err(error) => return Err(ArchiveError::db(CONTEXT)(error)),
         }
+        crate::record_audit_in(
+            &mut tx,
+            &crate::AuditEntry {
+                actor: correction.caller.clone(),
+                action: "report.correct".to_owned(),
+                subject: Some(parent.to_string()),
+                detail: serde_json::json!({
+                    "correction": report_id,
+                    "reason": reason,
+                    "changed_cells": changed_json,
+                }),
+            },
+        )
+        .await?;
         tx.commit().await.map_err(ArchiveError::db(CONTEXT))?;
         Ok(CorrectionRecorded {
             report_id,

@@ -243,12 +243,13 @@ impl ReportServiceImpl {
     pub(crate) async fn retry_batch(
         &self,
         batch: &str,
+        caller: &str,
     ) -> Result<v1::RetryBatchResponse, GrpcStatus> {
         let batch = batch_name(batch)?;
         let retry = self
             .archive_call(
                 "the archive (retrying a batch)",
-                self.archive.retry_batch(batch),
+                self.archive.retry_batch(batch, caller),
             )
             .await?;
         let revalidation = retry.kind == "REVALIDATION";

@@ -81,31 +81,6 @@ impl ReportServiceImpl {
     /// A place for one more watch stream (WatchReport, WatchBatch) of the request's caller,
     /// held for as long as the returned permit lives (move it into the response stream), or
     /// RESOURCE_EXHAUSTED with a retry hint beyond the caller's or the gateway's cap.
-    /// Records a reviewer's or an admin's write in the audit log (archive.md §7) once it has
-    /// succeeded. The write itself is done and durable by then: an audit entry that cannot be
-    /// written is logged as an error rather than turning the caller's success into a failure.
-    pub(crate) async fn audit(
-        &self,
-        actor: String,
-        action: &str,
-        subject: Option<String>,
-        detail: serde_json::Value,
-    ) {
-        let entry = gongkai_archive::AuditEntry {
-            actor,
-            action: action.to_owned(),
-            subject,
-            detail,
-        };
-        if let Err(error) = self.archive.record_audit(&entry).await {
-            tracing::error!(
-                action,
-                error = %gongkai_telemetry::error_chain(&error),
-                "could not record the audit entry"
-            );
-        }
-    }
-
     pub(crate) fn admit_watcher<T>(&self, request: &Request<T>) -> Result<Permit, GrpcStatus> {
         self.limits.watchers.admit(&caller_key(request))
     }
@@ -573,23 +548,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::CorrectReportRequest>,
     ) -> Result<Response<v1::CorrectReportResponse>, GrpcStatus> {
-        let actor = crate::review::caller_name(&request);
-        let detail = serde_json::json!({
-            "report_id": request.get_ref().report_id,
-            "reason": request.get_ref().reason,
-            "cells": request.get_ref().cells.iter().map(|c| serde_json::json!({
-                "table": c.table, "row": c.row, "column": c.column, "value": c.value,
-            })).collect::<Vec<_>>(),
-        });
-        let answer = self.correct_report(request).await?;
-        self.audit(
-            actor,
-            "correct_report",
-            Some(answer.report_id.clone()),
-            detail,
-        )
-        .await;
-        Ok(Response::new(answer))
+        self.correct_report(request).await.map(Response::new)
     }
 
     async fn list_versions(
@@ -605,43 +564,16 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SetFindingDispositionRequest>,
     ) -> Result<Response<v1::SetFindingDispositionResponse>, GrpcStatus> {
-        let actor = crate::review::caller_name(&request);
-        let r = request.get_ref();
-        let detail = serde_json::json!({
-            "rule": r.rule, "table": r.table, "row": r.row, "column": r.column,
-            "disposition": r.disposition().as_str_name(), "note": r.note,
-        });
-        let subject = r.report_id.clone();
-        let answer = self.set_finding_disposition(request).await?;
-        self.audit(actor, "set_finding_disposition", Some(subject), detail)
-            .await;
-        Ok(Response::new(answer))
+        self.set_finding_disposition(request)
+            .await
+            .map(Response::new)
     }
 
     async fn revalidate_reports(
         &self,
         request: Request<v1::RevalidateReportsRequest>,
     ) -> Result<Response<v1::RevalidateReportsResponse>, GrpcStatus> {
-        let actor = crate::review::caller_name(&request);
-        let r = request.get_ref();
-        let filter = r.filter.clone().unwrap_or_default();
-        let detail = serde_json::json!({
-            "agency": filter.agency, "region": filter.region, "year_from": filter.year_from,
-            "year_to": filter.year_to, "template": filter.template,
-            "rules_version_below": r.rules_version_below, "reparse": r.reparse, "force": r.force,
-        });
-        let answer = self.revalidate_reports(request).await?;
-        let detail = serde_json::json!({
-            "request": detail, "queued": answer.queued, "skipped": answer.skipped,
-        });
-        self.audit(
-            actor,
-            "revalidate_reports",
-            Some(answer.batch.clone()),
-            detail,
-        )
-        .await;
-        Ok(Response::new(answer))
+        self.revalidate_reports(request).await.map(Response::new)
     }
 
     async fn get_batch(
@@ -684,12 +616,10 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::RetryBatchRequest>,
     ) -> Result<Response<v1::RetryBatchResponse>, GrpcStatus> {
-        let actor = crate::review::caller_name(&request);
-        let batch = request.get_ref().batch.clone();
-        let answer = self.retry_batch(&batch).await?;
-        let detail = serde_json::json!({ "requeued": answer.requeued });
-        self.audit(actor, "retry_batch", Some(batch), detail).await;
-        Ok(Response::new(answer))
+        let caller = crate::review::caller_name(&request);
+        self.retry_batch(&request.get_ref().batch, &caller)
+            .await
+            .map(Response::new)
     }
 
     type GetDocumentStream = ResponseStream<v1::DocumentChunk>;
@@ -762,15 +692,7 @@ impl v1::report_service_server::ReportService for ReportServiceImpl {
         &self,
         request: Request<v1::SetAgencyAliasRequest>,
     ) -> Result<Response<v1::AgencyAlias>, GrpcStatus> {
-        let actor = crate::review::caller_name(&request);
-        let answer = self.set_agency_alias_rpc(request).await?;
-        let a = answer.get_ref();
-        let detail = serde_json::json!({
-            "alias": a.alias_name, "agency": a.agency_name, "reports_moved": a.reports_moved,
-        });
-        self.audit(actor, "set_agency_alias", Some(a.alias_key.clone()), detail)
-            .await;
-        Ok(answer)
+        self.set_agency_alias_rpc(request).await
     }
 
     async fn list_agency_aliases(

@@ -830,3 +830,196 @@ async fn a_reparse_reads_the_stored_document_again_and_makes_no_version() {
     }
     gw.stop().await;
 }
+
+/// Polls GetReport with `token` until the report leaves the pipeline (ARCHIVED or FAILED).
+async fn settled(client: &mut Client, token: &str, report_id: &str) -> v1::Report {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let report = client
+            .get_report(common::authorized(
+                v1::GetReportRequest {
+                    report_id: report_id.to_owned(),
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let status = v1::ReportStatus::try_from(report.status).unwrap();
+        if matches!(
+            status,
+            v1::ReportStatus::Archived | v1::ReportStatus::Failed
+        ) {
+            return report;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "report {report_id} still {status:?} after a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_reviewers_and_admins_write_is_audited_under_the_callers_token_name() {
+    if !services_available() {
+        return;
+    }
+    let gw = start("review_audit", |c| {
+        c.auth = Some(gongkai_gateway::AuthMode::Required);
+    })
+    .await;
+    let (stop, workers) = start_workers(&gw);
+    let mut client = gw.client().await;
+    let intake = common::issue_token(&gw, "intake-system", &["submit", "read"]).await;
+    let reviewer = common::issue_token(&gw, "reviewer-li", &["review", "read"]).await;
+    let admin = common::issue_token(&gw, "admin-wang", &["admin"]).await;
+    let label = "审计批次";
+
+    let mut ids = Vec::new();
+    for (content, name) in [
+        (ambiguous_report("审计区人民政府", 2023), "审计.txt"),
+        (b"\x00\x01\x02 not a report \xff".to_vec(), "broken.bin"),
+    ] {
+        let mut submission = request(&content, name);
+        submission.batch = Some(label.into());
+        let id = client
+            .submit_report(common::authorized(submission, &intake))
+            .await
+            .unwrap()
+            .into_inner()
+            .report_id;
+        settled(&mut client, &intake, &id).await;
+        ids.push(id);
+    }
+    let id = ids[0].clone();
+
+    client
+        .set_finding_disposition(common::authorized(
+            v1::SetFindingDispositionRequest {
+                report_id: id.clone(),
+                rule: "C-AMBIGUOUS".into(),
+                table: Some("t2".into()),
+                row: Some("normative_documents".into()),
+                column: Some("issued".into()),
+                disposition: v1::Disposition::ToBeCorrected as i32,
+                note: "待核对原件".into(),
+            },
+            &reviewer,
+        ))
+        .await
+        .unwrap();
+    // A refused correction changes nothing, so it records nothing.
+    let refused = client
+        .correct_report(common::authorized(
+            correction(&id, vec![set("t9", "nothing", "here", Some("1"))]),
+            &reviewer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let corrected = client
+        .correct_report(common::authorized(
+            correction(
+                &id,
+                vec![
+                    set("t2", "normative_documents", "issued", Some("88")),
+                    set("t2", "normative_documents", "repealed", Some("55")),
+                    set("t2", "normative_documents", "in_force", Some("698")),
+                ],
+            ),
+            &reviewer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    settled(&mut client, &reviewer, &corrected.report_id).await;
+    let revalidation = client
+        .revalidate_reports(common::authorized(
+            v1::RevalidateReportsRequest {
+                force: true,
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let retried = client
+        .retry_batch(common::authorized(
+            v1::RetryBatchRequest {
+                batch: label.into(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried.report_ids, [ids[1].clone()]);
+    let alias = client
+        .set_agency_alias(common::authorized(
+            v1::SetAgencyAliasRequest {
+                alias: "审计区政府".into(),
+                agency: "审计区人民政府".into(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let archive = gongkai_archive::Archive::connect(gw.db.url())
+        .await
+        .unwrap();
+    let entries = archive
+        .audit_log(&gongkai_archive::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let writes: Vec<(&str, &str, Option<&str>)> = entries
+        .iter()
+        .rev()
+        .filter(|e| !e.action.starts_with("token."))
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.subject.as_deref()))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            ("reviewer-li", "finding.disposition", Some(id.as_str())),
+            ("reviewer-li", "report.correct", Some(id.as_str())),
+            (
+                "admin-wang",
+                "reports.revalidate",
+                Some(revalidation.batch.as_str())
+            ),
+            ("admin-wang", "batch.retry", Some(label)),
+            ("admin-wang", "agency.alias", Some(alias.alias_key.as_str())),
+        ],
+        "{entries:#?}"
+    );
+    // What was done is in the entry: the judgement, the correction's cells and its new id.
+    let detail = |action: &str| {
+        entries
+            .iter()
+            .find(|e| e.action == action)
+            .map(|e| e.detail.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        detail("finding.disposition")["disposition"],
+        "TO_BE_CORRECTED"
+    );
+    let correct = detail("report.correct");
+    assert_eq!(correct["correction"], corrected.report_id.as_str());
+    assert_eq!(correct["changed_cells"].as_array().map(Vec::len), Some(3));
+    assert_eq!(detail("batch.retry")["requeued"][0], ids[1].as_str());
+    archive.close().await;
+
+    let _ = stop.send(true);
+    for task in workers {
+        task.await.unwrap();
+    }
+    gw.stop().await;
+}
