@@ -1,6 +1,7 @@
 //! The reads: one report with everything GetReport shows, listings with filters and keyset
 //! pagination, the previous year's current report of an agency (for the X-* rules), a report's
-//! status, where its bytes are, and its events.
+//! status, where its bytes are, its events, and which reports' intermediate artefacts no stage
+//! will read again.
 
 use crate::Archive;
 use crate::error::{ArchiveError, Result};
@@ -29,6 +30,26 @@ const REPORT_COLUMNS: &str = "r.report_id, r.status, r.failure_stage, r.failure_
        AND n.version = r.version + 1) AS superseded_by";
 
 impl Archive {
+    /// Of `report_ids`, the ones whose intermediate artefacts (`parsed.json`, `checked.json`)
+    /// no stage will read again: ARCHIVED and not waiting in a re-validation (whose validate
+    /// stage writes a new checked artefact for its archive stage). A report in the pipeline,
+    /// FAILED (a redriven message reads its stage's input) or unknown to this archive (the
+    /// store may be shared) is not among them.
+    pub async fn artefacts_unneeded(&self, report_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT r.report_id FROM reports r \
+             WHERE r.report_id = ANY($1) AND r.status = 'ARCHIVED' \
+               AND NOT EXISTS (SELECT 1 FROM revalidations v \
+                 WHERE v.report_id = r.report_id AND v.status = 'QUEUED')",
+        )
+        .bind(report_ids)
+        .fetch_all(self.pool())
+        .await
+        .map_err(ArchiveError::db(
+            "finding the reports done with their artefacts",
+        ))
+    }
+
     /// Everything about one report: submission, status (with the failure reason), archived
     /// content (the exact `CheckedReport`, the cells from their table, version and whether it is
     /// current) and all its events. Read from one consistent snapshot.

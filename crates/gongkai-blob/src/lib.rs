@@ -300,6 +300,52 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Every derived artefact in the store with the report it belongs to and when it was
+    /// written, as the store lists them (page by page: the listing is never held whole).
+    /// Objects under `derived/` whose keys are not ours are left out.
+    pub fn list_derived(&self) -> BoxStream<'static, Result<DerivedArtefact, BlobError>> {
+        self.store
+            .list(Some(&Path::from("derived")))
+            .filter_map(|meta| {
+                futures::future::ready(match meta {
+                    Ok(meta) => {
+                        let key = meta.location.to_string();
+                        derived_report_id(&key).map(|report_id| {
+                            Ok(DerivedArtefact {
+                                report_id,
+                                key,
+                                written_at: std::time::SystemTime::from(meta.last_modified),
+                            })
+                        })
+                    }
+                    Err(e) => Some(Err(BlobError::storage("list", "derived/", e))),
+                })
+            })
+            .boxed()
+    }
+
+    /// Deletes one derived artefact by its key, as [`BlobStore::list_derived`] found it (one
+    /// that is no longer there is fine). Only a derived key is accepted: this never deletes a
+    /// submitted document.
+    pub async fn delete_derived_key(&self, key: &str) -> Result<(), BlobError> {
+        if derived_report_id(key).is_none() {
+            return Err(BlobError::InvalidKey {
+                key: key.to_owned(),
+                reason: "not a derived artefact's key",
+            });
+        }
+        let path = checked_path(key)?;
+        if let Some(local) = &self.local {
+            return local
+                .remove(key)
+                .map_err(|e| BlobError::storage("delete", key, storage_error(e)));
+        }
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(BlobError::storage("delete", key, e)),
+        }
+    }
+
     /// The derived artefact `name` of a report, as [`BlobStore::put_derived`] stored it; one
     /// stored by a version before the fan-out (`derived/<id>/<name>`) is found as well, so that
     /// messages in flight across an upgrade still find their input.
@@ -384,6 +430,30 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(BlobError::storage("head", key, e)),
         }
+    }
+}
+
+/// A derived artefact found in the store by [`BlobStore::list_derived`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedArtefact {
+    /// The report whose stage wrote it.
+    pub report_id: Uuid,
+    /// Its key (`derived/<xy>/<id>.<name>`, or `derived/<id>/<name>` of the layout before the
+    /// fan-out).
+    pub key: String,
+    /// When it was last written, as the store says.
+    pub written_at: std::time::SystemTime,
+}
+
+/// The report a derived artefact's key belongs to, if `key` is one of ours.
+fn derived_report_id(key: &str) -> Option<Uuid> {
+    checked_path(key).ok()?;
+    match key.split('/').collect::<Vec<_>>().as_slice() {
+        ["derived", fan_out, file] if fan_out.len() == 2 => {
+            file.get(..36).and_then(|id| Uuid::try_parse(id).ok())
+        }
+        ["derived", id, _] => Uuid::try_parse(id).ok(),
+        _ => None,
     }
 }
 

@@ -168,3 +168,63 @@ async fn small_and_large_objects_share_one_layout() {
     assert_eq!(all.len(), 4, "{all:?}");
     assert!(all.iter().all(|f| !f.contains('#')), "{all:?}");
 }
+
+#[tokio::test]
+async fn derived_artefacts_are_listed_with_their_report_and_deleted_by_key_only() {
+    use futures::TryStreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().to_str().unwrap()).unwrap();
+    let document = store
+        .put_content(Bytes::from_static(b"a report"))
+        .await
+        .unwrap();
+    let first = Uuid::now_v7();
+    let second = Uuid::now_v7();
+    for name in ["parsed.json", "checked.json"] {
+        store
+            .put_derived(first, name, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+    }
+    // One of the layout before the fan-out, a writer's staging file and a stranger's file.
+    let earlier = dir.path().join(format!("derived/{second}"));
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("parsed.json"), b"{}").unwrap();
+    let fan_out = dir
+        .path()
+        .join(gongkai_blob::derived_key(first, "x"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::fs::write(fan_out.join(format!("{first}.parsed.json#7")), b"half").unwrap();
+    std::fs::write(fan_out.join("notes.txt"), b"someone else's").unwrap();
+
+    let mut listed: Vec<(Uuid, String)> = store
+        .list_derived()
+        .map_ok(|a| (a.report_id, a.key))
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort();
+    let mut expected = vec![
+        (first, gongkai_blob::derived_key(first, "parsed.json")),
+        (first, gongkai_blob::derived_key(first, "checked.json")),
+        (second, format!("derived/{second}/parsed.json")),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    for (_, key) in &listed {
+        store.delete_derived_key(key).await.unwrap();
+        assert!(!store.exists(key).await.unwrap(), "{key}");
+        // Deleting what is gone is fine.
+        store.delete_derived_key(key).await.unwrap();
+    }
+    let refused = store.delete_derived_key(&document.key).await.unwrap_err();
+    assert!(
+        matches!(refused, gongkai_blob::BlobError::InvalidKey { .. }),
+        "{refused:?}"
+    );
+    assert!(store.exists(&document.key).await.unwrap());
+    assert!(fan_out.join("notes.txt").exists());
+}

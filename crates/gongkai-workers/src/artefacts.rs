@@ -11,13 +11,20 @@
 //! allocator take inodes freed long enough ago. `ARTEFACT_GRACE_SECS` sets it (0: at once,
 //! the right choice for an object store such as S3).
 //!
-//! Deletion stays best effort, as it was: the pending ones are deleted at once on a graceful
-//! stop ([`ArtefactReaper::flush`]); a worker killed meanwhile leaves at most a grace period's
-//! artefacts behind (about 50 KB a report), which cost space, not correctness. Memory is bounded: past
-//! [`MAX_PENDING`] reports waiting, the oldest is deleted early.
+//! The pending ones are deleted at once on a graceful stop ([`ArtefactReaper::flush`]). A
+//! worker killed meanwhile leaves a grace period's artefacts behind (about 50 KB a report: at
+//! 250 reports a second, gigabytes), and so does a store that refused a delete: the archive
+//! worker's [`sweep_leftovers`] finds them by listing the store, every
+//! [`DEFAULT_SWEEP_PERIOD`] (`ARTEFACT_SWEEP_SECS`) and once a grace period after it starts,
+//! and deletes those older than the grace period whose reports the archive says are done with
+//! them ([`gongkai_archive::Archive::artefacts_unneeded`]). Memory is bounded: past
+//! [`MAX_PENDING`] reports waiting, the oldest is deleted early; a sweep holds one page of
+//! [`SWEEP_PAGE`] artefacts at a time.
 
-use gongkai_blob::BlobStore;
-use std::collections::VecDeque;
+use futures::TryStreamExt;
+use gongkai_archive::Archive;
+use gongkai_blob::{BlobStore, DerivedArtefact};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -40,6 +47,24 @@ pub fn grace_from_env() -> Duration {
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(DEFAULT_ARTEFACT_GRACE, Duration::from_secs)
+}
+
+/// How often the archive worker sweeps the store for artefacts left behind, by default.
+pub const DEFAULT_SWEEP_PERIOD: Duration = Duration::from_secs(3600);
+
+/// The environment variable that sets the sweep period, in seconds (0: no sweep).
+pub const ARTEFACT_SWEEP_ENV: &str = "ARTEFACT_SWEEP_SECS";
+
+/// How many listed artefacts a sweep asks the archive about at once.
+pub const SWEEP_PAGE: usize = 1000;
+
+/// The sweep period `ARTEFACT_SWEEP_SECS` asks for (`None`: 0, no sweep), else the default.
+pub fn sweep_period_from_env() -> Option<Duration> {
+    let period = std::env::var(ARTEFACT_SWEEP_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_SWEEP_PERIOD, Duration::from_secs);
+    (!period.is_zero()).then_some(period)
 }
 
 /// The names of the artefacts a report's stages leave in the blob store.
@@ -137,4 +162,106 @@ async fn delete(blobs: &BlobStore, report_id: Uuid) {
     {
         tracing::warn!(%report_id, %error, "cannot delete the intermediate artefacts");
     }
+}
+
+/// What one sweep of the store found and did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Artefacts older than the grace period.
+    pub old: u64,
+    /// Of those, the ones deleted (their reports are done with them).
+    pub deleted: u64,
+}
+
+/// Why a sweep stopped early (the next one starts over).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot list or delete the artefacts")]
+    Blob(#[from] gongkai_blob::BlobError),
+    #[error("cannot ask the archive which reports are done with their artefacts")]
+    Archive(#[from] gongkai_archive::ArchiveError),
+}
+
+/// Deletes the derived artefacts written more than `older_than` ago whose reports no stage
+/// will read them for again (ARCHIVED, no re-validation waiting), page by page. Artefacts of
+/// reports in the pipeline, FAILED or unknown to the archive stay.
+pub async fn sweep_leftovers(
+    blobs: &BlobStore,
+    archive: &Archive,
+    older_than: Duration,
+) -> Result<Swept, SweepError> {
+    let cutoff = std::time::SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let mut swept = Swept::default();
+    let mut page: Vec<DerivedArtefact> = Vec::with_capacity(SWEEP_PAGE);
+    let mut listing = blobs.list_derived();
+    while let Some(artefact) = listing.try_next().await? {
+        if artefact.written_at > cutoff {
+            continue;
+        }
+        swept.old += 1;
+        page.push(artefact);
+        if page.len() == SWEEP_PAGE {
+            swept.deleted += delete_unneeded(blobs, archive, &mut page).await?;
+        }
+    }
+    swept.deleted += delete_unneeded(blobs, archive, &mut page).await?;
+    Ok(swept)
+}
+
+/// Deletes the artefacts of `page` whose reports are done with them; empties the page.
+async fn delete_unneeded(
+    blobs: &BlobStore,
+    archive: &Archive,
+    page: &mut Vec<DerivedArtefact>,
+) -> Result<u64, SweepError> {
+    if page.is_empty() {
+        return Ok(0);
+    }
+    let mut ids: Vec<uuid::Uuid> = page.iter().map(|a| a.report_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let done: HashSet<uuid::Uuid> = archive
+        .artefacts_unneeded(&ids)
+        .await?
+        .into_iter()
+        .collect();
+    let mut deleted = 0;
+    for artefact in page.drain(..) {
+        if done.contains(&artefact.report_id) {
+            blobs.delete_derived_key(&artefact.key).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Sweeps the store once a grace period after the start (the leftovers of a worker killed
+/// before it are older than that by then), then every `period`, until the task is aborted.
+/// Several archive workers sweeping at once only repeat each other's deletions.
+pub fn spawn_sweeper(
+    blobs: BlobStore,
+    archive: Archive,
+    grace: Duration,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        loop {
+            match sweep_leftovers(&blobs, &archive, grace).await {
+                Ok(swept) if swept.deleted > 0 => tracing::info!(
+                    old = swept.old,
+                    deleted = swept.deleted,
+                    "deleted intermediate artefacts left behind"
+                ),
+                Ok(swept) => tracing::debug!(old = swept.old, "no artefact left behind"),
+                Err(error) => tracing::warn!(
+                    error = %gongkai_telemetry::error_chain(&error),
+                    "the sweep of intermediate artefacts stopped early"
+                ),
+            }
+            tokio::time::sleep(period).await;
+        }
+    })
 }

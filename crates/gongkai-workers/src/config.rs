@@ -83,6 +83,9 @@ pub struct WorkerConfig {
     /// How long an archived report's intermediate artefacts are kept before they are deleted
     /// (`crate::artefacts` says why not at once).
     pub artefact_grace: Duration,
+    /// How often the archive worker sweeps the store for artefacts left behind (`None`: never;
+    /// `crate::artefacts::sweep_leftovers`).
+    pub artefact_sweep: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -100,6 +103,7 @@ impl WorkerConfig {
             health: None,
             max_report_bytes: gongkai_engine::MAX_INPUT_BYTES,
             artefact_grace: crate::artefacts::DEFAULT_ARTEFACT_GRACE,
+            artefact_sweep: Some(crate::artefacts::DEFAULT_SWEEP_PERIOD),
         }
     }
 
@@ -115,6 +119,7 @@ impl WorkerConfig {
         config.test_hold = test_hold_from_env();
         config.max_report_bytes = args.max_report_bytes;
         config.artefact_grace = crate::artefacts::grace_from_env();
+        config.artefact_sweep = crate::artefacts::sweep_period_from_env();
         config
     }
 }

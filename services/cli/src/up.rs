@@ -65,8 +65,17 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
     worker_config.drain_timeout = Duration::from_secs(30);
     worker_config.max_report_bytes = config.max_report_bytes;
     worker_config.artefact_grace = gongkai_workers::artefacts::grace_from_env();
+    worker_config.artefact_sweep = gongkai_workers::artefacts::sweep_period_from_env();
     let context: StageContext =
         gongkai_workers::open_context(&worker_config, Some(metrics.clone())).await?;
+    let sweeper = worker_config.artefact_sweep.map(|period| {
+        gongkai_workers::artefacts::spawn_sweeper(
+            context.blobs.clone(),
+            context.archive.clone(),
+            worker_config.artefact_grace,
+            period,
+        )
+    });
 
     let metrics_server = match config.metrics_addr.0 {
         Some(addr) => Some(
@@ -161,6 +170,9 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
         if let Err(error) = result {
             failures.push(format!("{name}: {error:#}"));
         }
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     // The artefacts of the reports archived in the last grace period go now.
     context.artefacts.flush().await;
