@@ -116,7 +116,7 @@ pub(crate) async fn run(pool: &PgPool) -> Result<u64> {
 async fn upgrade_report(
     tx: &mut Transaction<'_, Postgres>,
     report_id: Uuid,
-    parts: &ArchivedParts,
+    parts: &ArchivedParts<'_>,
 ) -> Result<()> {
     const CONTEXT: &str = "upgrading a report archived before migration 0008";
     let facts = Facts::of(&parts.report);

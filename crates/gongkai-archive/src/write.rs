@@ -3,13 +3,13 @@
 //! nothing, and each event it records notifies [`crate::EVENTS_CHANNEL`] on commit.
 
 use crate::error::{ArchiveError, Result};
-use crate::facts::Facts;
+use crate::facts::{FactTables, Facts};
 use crate::types::{
     Archived, EventRecord, NewSubmission, Outcome, Stage, StageRun, Status, Submitted, Unqueued,
 };
 use crate::{Archive, EVENTS_CHANNEL};
 use chrono::Utc;
-use gongkai_model::{CheckedReport, Finding, Observed, Source, Summary, TableId, Tables, Template};
+use gongkai_model::{CheckedReport, Finding, Observed, Source, Summary, TableId, Template};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -293,10 +293,10 @@ impl Archive {
     }
 
     /// [`Archive::archive_checked`] for a checked report as JSON (the archive stage reads it
-    /// from the validate stage's artefact), stored as it is. Only the parts the archive writes
-    /// besides the document are decoded (source, title, agency, year, template, findings,
-    /// summary, rules version); the tables are only checked to be well-formed JSON, which is
-    /// most of the work saved. JSON that is not a checked report is
+    /// from the validate stage's artefact), stored as it is: the text is not encoded again.
+    /// Only the parts the archive writes besides the document are decoded (source, title,
+    /// agency, year, template, findings, summary, rules version, and the tables for the facts
+    /// and cell arrays). JSON that is not a checked report is
     /// [`ArchiveError::InvalidArgument`].
     ///
     /// One statement, so one round trip and its own transaction (it was nine): the report's row
@@ -364,25 +364,27 @@ impl Archive {
 }
 
 /// What the archive reads of a checked report's JSON besides storing it: everything but the
-/// sections and the tables (serde skips those without building them).
+/// sections (serde skips those without building them), and of the tables only what the facts
+/// need ([`FactTables`], borrowed from the JSON).
 #[derive(serde::Deserialize)]
-pub(crate) struct ArchivedParts {
+pub(crate) struct ArchivedParts<'a> {
     pub(crate) source: Source,
-    pub(crate) report: ArchivedReport,
+    #[serde(borrow)]
+    pub(crate) report: ArchivedReport<'a>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) summary: Summary,
     pub(crate) rules_version: String,
 }
 
 #[derive(serde::Deserialize)]
-pub(crate) struct ArchivedReport {
+pub(crate) struct ArchivedReport<'a> {
     pub(crate) title: Option<String>,
     pub(crate) agency: Option<String>,
     pub(crate) year: Option<u16>,
     pub(crate) template: Template,
     /// Read for the facts (metric parts and cell arrays) written beside the document.
-    #[serde(default)]
-    pub(crate) tables: Tables,
+    #[serde(default, borrow)]
+    pub(crate) tables: FactTables<'a>,
 }
 
 /// What the archiving statement found and did.
@@ -436,7 +438,7 @@ impl ArchiveOutcome {
 /// depend on how many there are).
 struct ArchiveContent<'a> {
     claimed_sha256: Option<String>,
-    parts: &'a ArchivedParts,
+    parts: &'a ArchivedParts<'a>,
     json: &'a str,
     attempt: i32,
     run: StageRun,
@@ -523,7 +525,7 @@ static ARCHIVE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl<'a> ArchiveContent<'a> {
-    fn of(parts: &'a ArchivedParts, json: &'a str, run: StageRun) -> Result<Self> {
+    fn of(parts: &'a ArchivedParts<'a>, json: &'a str, run: StageRun) -> Result<Self> {
         let attempt = i32::try_from(run.attempt)
             .ok()
             .filter(|a| *a >= 1)

@@ -7,7 +7,7 @@
 //! ratios. Keys are public (gRPC, CLI, CSV): add metrics, never rename or reorder them — the
 //! archive stores each report's parts in this order.
 
-use gongkai_model::{Decimal, TableId, Tables};
+use gongkai_model::{CellState, Decimal, TableId, Tables};
 
 /// The version of the dictionary: bump it when a formula changes (the archive's stored parts
 /// are then computed again by re-validation).
@@ -336,20 +336,49 @@ impl Parts {
     }
 }
 
+/// What the formulas read of a report's cells: a cell's value and state. The model's
+/// [`Tables`] is one; the archive reads the few fields it needs of a stored document into a
+/// lighter one of its own instead of decoding every cell whole.
+pub trait CellSource {
+    /// The value and the state of the cell, if the report has it.
+    fn value_and_state(
+        &self,
+        table: TableId,
+        row: &str,
+        column: &str,
+    ) -> Option<(Option<Decimal>, CellState)>;
+}
+
+impl CellSource for Tables {
+    fn value_and_state(
+        &self,
+        table: TableId,
+        row: &str,
+        column: &str,
+    ) -> Option<(Option<Decimal>, CellState)> {
+        self.cell(table, row, column).map(|c| (c.value, c.state))
+    }
+}
+
 /// The value a formula may use of one cell: numbers, blanks (0) and reviewers' corrections;
 /// `None` for anything else (missing, ambiguous, invalid, placeholder, or a cell the report
 /// does not have). States are compared by their public ids so that a state added to the model
 /// is NA until this list says otherwise.
-pub fn usable(tables: &Tables, table: TableId, row: &str, column: &str) -> Option<Decimal> {
-    let cell = tables.cell(table, row, column)?;
-    match cell.state.as_str() {
-        "number" | "corrected" => cell.value,
-        "blank" => Some(cell.value.unwrap_or(Decimal::ZERO)),
+pub fn usable(
+    tables: &(impl CellSource + ?Sized),
+    table: TableId,
+    row: &str,
+    column: &str,
+) -> Option<Decimal> {
+    let (value, state) = tables.value_and_state(table, row, column)?;
+    match state.as_str() {
+        "number" | "corrected" => value,
+        "blank" => Some(value.unwrap_or(Decimal::ZERO)),
         _ => None,
     }
 }
 
-fn sum(tables: &Tables, terms: &[Term]) -> Option<Decimal> {
+fn sum(tables: &(impl CellSource + ?Sized), terms: &[Term]) -> Option<Decimal> {
     terms.iter().try_fold(Decimal::ZERO, |acc, term| {
         let value = usable(tables, term.table, term.row, term.column)?;
         if term.sign < 0 {
@@ -361,7 +390,7 @@ fn sum(tables: &Tables, terms: &[Term]) -> Option<Decimal> {
 }
 
 /// `metric`'s parts for one report, `None` (NA) when a cell it needs is unavailable.
-pub fn parts_of(metric: &Metric, tables: &Tables) -> Option<Parts> {
+pub fn parts_of(metric: &Metric, tables: &(impl CellSource + ?Sized)) -> Option<Parts> {
     let numerator = sum(tables, metric.numerator)?;
     let denominator = match metric.kind {
         MetricKind::Count => Decimal::ONE,
@@ -374,7 +403,7 @@ pub fn parts_of(metric: &Metric, tables: &Tables) -> Option<Parts> {
 }
 
 /// Every metric's parts for one report, in dictionary order.
-pub fn all_parts(tables: &Tables) -> Vec<Option<Parts>> {
+pub fn all_parts(tables: &(impl CellSource + ?Sized)) -> Vec<Option<Parts>> {
     METRICS.iter().map(|m| parts_of(m, tables)).collect()
 }
 

@@ -26,4 +26,6 @@ pub mod dictionary;
 pub mod docs;
 
 pub use aggregate::{Accumulator, GroupValue, percentile_inc, round_rate};
-pub use dictionary::{METRICS, METRICS_VERSION, Metric, MetricKind, Parts, Term, metric, parts_of};
+pub use dictionary::{
+    CellSource, METRICS, METRICS_VERSION, Metric, MetricKind, Parts, Term, metric, parts_of,
+};
