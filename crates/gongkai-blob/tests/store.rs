@@ -199,6 +199,11 @@ async fn derived_artefacts_are_listed_with_their_report_and_deleted_by_key_only(
     std::fs::write(fan_out.join(format!("{first}.parsed.json#7")), b"half").unwrap();
     std::fs::write(fan_out.join("notes.txt"), b"someone else's").unwrap();
 
+    // A store with no artefact yet lists none (and no error).
+    let empty = BlobStore::open(dir.path().join("empty").to_str().unwrap()).unwrap();
+    let none: Vec<_> = empty.list_derived().try_collect().await.unwrap();
+    assert!(none.is_empty());
+
     let mut listed: Vec<(Uuid, String)> = store
         .list_derived()
         .map_ok(|a| (a.report_id, a.key))
