@@ -285,17 +285,7 @@ impl BlobStore {
     /// (re-validation reads the archived document, re-parsing the submitted bytes).
     pub async fn delete_derived(&self, report_id: Uuid, names: &[&str]) -> Result<(), BlobError> {
         for name in names {
-            let key = derived_key(report_id, name);
-            if let Some(local) = &self.local {
-                local
-                    .remove(&key)
-                    .map_err(|e| BlobError::storage("delete", &key, storage_error(e)))?;
-                continue;
-            }
-            match self.store.delete(&Path::from(key.as_str())).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(BlobError::storage("delete", &key, e)),
-            }
+            self.delete(&derived_key(report_id, name)).await?;
         }
         Ok(())
     }
@@ -334,13 +324,17 @@ impl BlobStore {
                 reason: "not a derived artefact's key",
             });
         }
-        let path = checked_path(key)?;
+        self.delete(key).await
+    }
+
+    /// Deletes what is stored under `key`, a key of ours (one that is not there is fine).
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
         if let Some(local) = &self.local {
             return local
                 .remove(key)
                 .map_err(|e| BlobError::storage("delete", key, storage_error(e)));
         }
-        match self.store.delete(&path).await {
+        match self.store.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(BlobError::storage("delete", key, e)),
         }
