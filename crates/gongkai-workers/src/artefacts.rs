@@ -237,16 +237,27 @@ async fn delete_unneeded(
     Ok(deleted)
 }
 
+/// The sweeping task of a worker; dropping it stops the sweep.
+#[derive(Debug)]
+pub struct Sweeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Sweeps the store once a grace period after the start (the leftovers of a worker killed
-/// before it are older than that by then), then every `period`, until the task is aborted.
-/// Several archive workers sweeping at once only repeat each other's deletions.
-pub fn spawn_sweeper(
+/// before it are older than that by then), then every `period`, until the returned
+/// [`Sweeper`] is dropped. Several archive workers sweeping at once only repeat each other's
+/// deletions.
+pub fn start_sweeper(
     blobs: BlobStore,
     archive: Archive,
     grace: Duration,
     period: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Sweeper {
+    Sweeper(tokio::spawn(async move {
         tokio::time::sleep(grace).await;
         loop {
             match sweep_leftovers(&blobs, &archive, grace).await {
@@ -263,5 +274,5 @@ pub fn spawn_sweeper(
             }
             tokio::time::sleep(period).await;
         }
-    })
+    }))
 }

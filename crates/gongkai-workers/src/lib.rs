@@ -67,19 +67,12 @@ pub async fn run_worker(
     let mut config = config;
     config.health = Some(health);
     let artefacts = context.artefacts.clone();
-    let sweeper = match (stage, config.artefact_sweep) {
-        (Stage::Archive, Some(period)) => Some(artefacts::spawn_sweeper(
-            context.blobs.clone(),
-            context.archive.clone(),
-            config.artefact_grace,
-            period,
-        )),
-        _ => None,
+    let sweeper = match stage {
+        Stage::Archive => context.start_sweeper(&config),
+        Stage::Parse | Stage::Validate => None,
     };
     let result = run_stage(stage, &config, context, shutdown).await;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
+    drop(sweeper);
     // A graceful stop leaves no artefact of an archived report behind.
     artefacts.flush().await;
     monitor.abort();

@@ -63,6 +63,22 @@ pub struct StageContext {
     pub artefacts: crate::artefacts::ArtefactReaper,
 }
 
+impl StageContext {
+    /// Starts the sweep of artefacts left behind ([`crate::artefacts::start_sweeper`]) that
+    /// `config` asks for (`artefact_sweep`), on this context's store and archive: once per
+    /// process that archives.
+    pub fn start_sweeper(&self, config: &crate::WorkerConfig) -> Option<crate::artefacts::Sweeper> {
+        config.artefact_sweep.map(|period| {
+            crate::artefacts::start_sweeper(
+                self.blobs.clone(),
+                self.archive.clone(),
+                config.artefact_grace,
+                period,
+            )
+        })
+    }
+}
+
 fn metric_stage(stage: Stage) -> MetricStage {
     match stage {
         Stage::Parse => MetricStage::Parse,

@@ -68,14 +68,7 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
     worker_config.artefact_sweep = gongkai_workers::artefacts::sweep_period_from_env();
     let context: StageContext =
         gongkai_workers::open_context(&worker_config, Some(metrics.clone())).await?;
-    let sweeper = worker_config.artefact_sweep.map(|period| {
-        gongkai_workers::artefacts::spawn_sweeper(
-            context.blobs.clone(),
-            context.archive.clone(),
-            worker_config.artefact_grace,
-            period,
-        )
-    });
+    let sweeper = context.start_sweeper(&worker_config);
 
     let metrics_server = match config.metrics_addr.0 {
         Some(addr) => Some(
@@ -171,9 +164,7 @@ async fn run_everything(args: UpArgs) -> anyhow::Result<ExitCode> {
             failures.push(format!("{name}: {error:#}"));
         }
     }
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
+    drop(sweeper);
     // The artefacts of the reports archived in the last grace period go now.
     context.artefacts.flush().await;
     if let Some(server) = metrics_server {
