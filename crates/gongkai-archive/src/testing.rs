@@ -111,15 +111,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// Records a submission of `name` with digest `sha256` and archives `checked` as its content,
-/// as the pipeline would: a report in the archive, for tests of what the archive does with
-/// archived reports. Returns its id.
-pub async fn archive_report(
-    archive: &crate::Archive,
-    sha256: &str,
-    name: &str,
-    checked: &gongkai_model::CheckedReport,
-) -> Result<Uuid> {
+/// Records a submission of `name` with digest `sha256`, as the gateway would: a report
+/// RECEIVED and still in the pipeline. Returns its id.
+pub async fn submit_report(archive: &crate::Archive, sha256: &str, name: &str) -> Result<Uuid> {
     let submitted = archive
         .record_submission(&crate::NewSubmission {
             sha256: sha256.to_owned(),
@@ -133,8 +127,21 @@ pub async fn archive_report(
             batch: None,
         })
         .await?;
-    archive
-        .archive_checked(submitted.report_id, checked, crate::StageRun::now())
-        .await?;
     Ok(submitted.report_id)
+}
+
+/// Records a submission of `name` with digest `sha256` and archives `checked` as its content,
+/// as the pipeline would: a report in the archive, for tests of what the archive does with
+/// archived reports. Returns its id.
+pub async fn archive_report(
+    archive: &crate::Archive,
+    sha256: &str,
+    name: &str,
+    checked: &gongkai_model::CheckedReport,
+) -> Result<Uuid> {
+    let report_id = submit_report(archive, sha256, name).await?;
+    archive
+        .archive_checked(report_id, checked, crate::StageRun::now())
+        .await?;
+    Ok(report_id)
 }

@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use gongkai_archive::seed::synthetic_report;
-use gongkai_archive::testing::archive_report;
-use gongkai_archive::{NewSubmission, RevalidationRequest, Stage as ArchiveStage, StageRun};
+use gongkai_archive::testing::{archive_report, submit_report};
+use gongkai_archive::{RevalidationRequest, Stage as ArchiveStage, StageRun};
 use gongkai_queue::Stage;
 use gongkai_workers::artefacts::{Swept, sweep_leftovers};
 use gongkai_workers::testkit::TestPipeline;
@@ -34,22 +34,9 @@ async fn archived(pipeline: &TestPipeline, index: u64) -> Uuid {
 /// A submission that is still in the pipeline (RECEIVED).
 async fn in_flight(pipeline: &TestPipeline, name: &str) -> Uuid {
     let sha256 = gongkai_blob::sha256_hex(name.as_bytes());
-    pipeline
-        .archive
-        .record_submission(&NewSubmission {
-            sha256: sha256.clone(),
-            idempotency_key: None,
-            filename: name.to_owned(),
-            media_type: None,
-            size_bytes: 1,
-            blob_key: format!("sha256/{sha256}"),
-            source_system: None,
-            received_at: chrono::Utc::now(),
-            batch: None,
-        })
+    submit_report(&pipeline.archive, &sha256, name)
         .await
         .unwrap()
-        .report_id
 }
 
 /// Writes both artefacts of `report_id`, dated `age` ago.
